@@ -1,0 +1,108 @@
+package org.serverstarter.adapters;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a superdaemon ({@code start_server}) handed this process: the listening sockets in
+ * {@code SERVER_STARTER_PORT} and the generation number in {@code SERVER_STARTER_GENERATION}.
+ *
+ * <pre>{@code
+ * ServerStarter starter = ServerStarter.fromEnvironment();
+ * if (starter.isPresent()) {
+ *     for (InheritedSocket s : starter.sockets()) serve(s.openServerChannel());
+ * } else {
+ *     serve(bindOwnPort());   // not under a superdaemon
+ * }
+ * }</pre>
+ *
+ * Parsing follows Perl's {@code Server::Starter::server_ports}: entries are separated by {@code ;} (empty ones are
+ * skipped) and each is split at its first {@code =} into the key the superdaemon was given ({@code 8080},
+ * {@code 127.0.0.1:8080}, {@code [::1]:8080}, {@code /run/app.sock}) and the fd number.
+ */
+public final class ServerStarter {
+    static final String PORT_VARIABLE = "SERVER_STARTER_PORT";
+    static final String GENERATION_VARIABLE = "SERVER_STARTER_GENERATION";
+
+    private final String ports;
+    private final String generation;
+
+    private ServerStarter(String ports, String generation) {
+        this.ports = ports;
+        this.generation = generation;
+    }
+
+    public static ServerStarter fromEnvironment() {
+        return fromEnvironment(System.getenv());
+    }
+
+    public static ServerStarter fromEnvironment(Map<String, String> env) {
+        return new ServerStarter(env.get(PORT_VARIABLE), env.get(GENERATION_VARIABLE));
+    }
+
+    /** True when {@code SERVER_STARTER_PORT} is set, even to the empty string (a superdaemon without sockets). */
+    public boolean isPresent() {
+        return ports != null;
+    }
+
+    /**
+     * The inherited sockets in the order the superdaemon listed them.
+     *
+     * @throws StarterException when {@code SERVER_STARTER_PORT} is not set or an entry is malformed
+     */
+    public List<InheritedSocket> sockets() {
+        if (ports == null) {
+            throw new StarterException(PORT_VARIABLE + " is not set: this process was not started by start_server");
+        }
+        List<InheritedSocket> sockets = new ArrayList<>();
+        for (String entry : ports.split(";")) {
+            if (!entry.isEmpty()) {
+                sockets.add(parse(entry));
+            }
+        }
+        return List.copyOf(sockets);
+    }
+
+    /**
+     * The superdaemon's spawn counter for this process (1 for the first worker), or 0 when not set.
+     *
+     * @throws StarterException when the value is not a decimal number
+     */
+    public long generation() {
+        if (generation == null) {
+            return 0;
+        }
+        try {
+            return Long.parseLong(generation);
+        } catch (NumberFormatException e) {
+            throw new StarterException(GENERATION_VARIABLE + "=\"" + generation + "\" is not a decimal number");
+        }
+    }
+
+    private static InheritedSocket parse(String entry) {
+        int eq = entry.indexOf('=');
+        if (eq < 0) {
+            throw malformed(entry, "has no \"=FD\"");
+        }
+        String key = entry.substring(0, eq);
+        String fdText = entry.substring(eq + 1);
+        if (key.isEmpty()) {
+            throw malformed(entry, "has an empty address before \"=\"");
+        }
+        if (!fdText.matches("[0-9]{1,9}")) {
+            throw malformed(entry, "has \"" + fdText + "\" where a file descriptor number belongs");
+        }
+        return InheritedSocket.of(key, Integer.parseInt(fdText));
+    }
+
+    private static StarterException malformed(String entry, String problem) {
+        return new StarterException(PORT_VARIABLE + " entry \"" + entry + "\" " + problem
+                + " (expected ADDRESS=FD entries separated by \";\")");
+    }
+
+    @Override
+    public String toString() {
+        return PORT_VARIABLE + "=" + ports + ", " + GENERATION_VARIABLE + "=" + generation;
+    }
+}
