@@ -1,0 +1,267 @@
+package org.serverstarter.undertow;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+import io.undertow.UndertowOptions;
+import io.undertow.connector.ByteBufferPool;
+import io.undertow.server.DefaultByteBufferPool;
+import io.undertow.server.HttpHandler;
+import io.undertow.server.protocol.http.HttpOpenListener;
+
+import org.serverstarter.adapters.Drain;
+import org.serverstarter.adapters.InheritedSocket;
+import org.serverstarter.adapters.ServerStarter;
+import org.serverstarter.adapters.StarterException;
+import org.xnio.ChannelListeners;
+import org.xnio.IoUtils;
+import org.xnio.OptionMap;
+import org.xnio.Options;
+import org.xnio.StreamConnection;
+import org.xnio.Xnio;
+import org.xnio.XnioWorker;
+import org.xnio.channels.AcceptingChannel;
+
+/**
+ * Serves Undertow HTTP/1.1 on the listening sockets a superdaemon ({@code start_server}) passed down in
+ * {@code SERVER_STARTER_PORT}, and drains gracefully when the superdaemon replaces this worker.
+ *
+ * <pre>{@code
+ * HttpHandler app = ...;
+ * Optional<UndertowListener> inherited = UndertowListener.listen(app);
+ * if (inherited.isPresent()) {
+ *     Runtime.getRuntime().addShutdownHook(new Thread(() -> inherited.get().stop(Duration.ofSeconds(30))));
+ * } else {
+ *     Undertow.builder().addHttpListener(8080, "0.0.0.0").setHandler(app).build().start();
+ * }
+ * }</pre>
+ *
+ * <p>Undertow's {@code Builder} can only bind ports itself, so this class does what {@code Undertow.start()}
+ * does for an HTTP listener, with the inherited socket in place of a freshly bound one: one XNIO worker, and
+ * per socket XNIO's own acceptor (see {@link AdoptedAcceptor}) feeding an {@link HttpOpenListener}. Worker
+ * sizing, buffers and server options follow {@code Undertow.builder()}'s defaults.
+ *
+ * <p>Only TCP entries can be served: XNIO's NIO transport calls {@code ServerSocketChannel.socket()}, which a
+ * unix-domain channel does not support, and XNIO has no unix-socket server. A {@code --path} entry therefore
+ * fails {@link #listen} with one line; use the Jetty or Netty adapter for unix sockets.
+ *
+ * <p>Needs the JVM flag {@code --add-opens=java.base/sun.nio.ch=ALL-UNNAMED} to adopt the inherited fds.
+ */
+public final class UndertowListener {
+    /**
+     * How long no new exchange may start before the worker is shut down. A connection accepted just before the
+     * acceptors closed may still have its request on the way; this is the time it gets to arrive.
+     */
+    private static final Duration QUIET_PERIOD = Duration.ofMillis(300);
+
+    private final XnioWorker worker;
+    private final List<AcceptingChannel<StreamConnection>> acceptors;
+    private final List<InetSocketAddress> addresses;
+    private final DrainingHandler handler;
+    private final Drain drain;
+    private Boolean drained;
+
+    private UndertowListener(XnioWorker worker, List<AcceptingChannel<StreamConnection>> acceptors,
+            List<InetSocketAddress> addresses, DrainingHandler handler, Drain drain) {
+        this.worker = worker;
+        this.acceptors = acceptors;
+        this.addresses = addresses;
+        this.handler = handler;
+        this.drain = drain;
+    }
+
+    /**
+     * Starts serving {@code root} on every socket in {@code SERVER_STARTER_PORT}.
+     *
+     * @return the running listener, or empty when {@code SERVER_STARTER_PORT} is not set (not under a
+     *     superdaemon: bind a port yourself, e.g. with {@code Undertow.builder().addHttpListener})
+     * @throws StarterException when the variable is set but unusable: malformed, empty, naming a unix socket,
+     *     an fd that is not a listening TCP socket, or the {@code --add-opens} flag is missing
+     */
+    public static Optional<UndertowListener> listen(HttpHandler root) {
+        ServerStarter starter = ServerStarter.fromEnvironment();
+        if (!starter.isPresent()) {
+            return Optional.empty();
+        }
+        List<InheritedSocket> sockets = starter.sockets();
+        if (sockets.isEmpty()) {
+            throw new StarterException("SERVER_STARTER_PORT is empty: start_server was given no --port to serve");
+        }
+        for (InheritedSocket socket : sockets) {
+            if (socket.isUnix()) {
+                throw new StarterException("adapter-undertow cannot serve the unix socket " + socket.key()
+                        + ": XNIO's NIO transport supports only TCP; use --port, or the Jetty or Netty adapter");
+            }
+        }
+        List<ServerSocketChannel> channels = new ArrayList<>();
+        try {
+            for (InheritedSocket socket : sockets) {
+                channels.add(socket.openServerChannel());
+            }
+            return Optional.of(serve(channels, root));
+        } catch (RuntimeException | Error e) {
+            channels.forEach(IoUtils::safeClose);
+            throw e;
+        }
+    }
+
+    /**
+     * Serves {@code root} on already bound and listening TCP channels. Package-private so tests can drive the
+     * listener in-process on channels they bound themselves.
+     */
+    static UndertowListener serve(List<ServerSocketChannel> channels, HttpHandler root) {
+        XnioWorker worker = startWorker();
+        Drain drain = new Drain();
+        DrainingHandler handler = new DrainingHandler(root, drain);
+        List<AcceptingChannel<StreamConnection>> acceptors = new ArrayList<>();
+        List<InetSocketAddress> addresses = new ArrayList<>();
+        try {
+            ByteBufferPool buffers = bufferPool();
+            OptionMap serverOptions = OptionMap.builder()
+                    .set(UndertowOptions.NO_REQUEST_TIMEOUT, 60_000)
+                    .set(UndertowOptions.BUFFER_PIPELINED_DATA, true)
+                    .getMap();
+            for (ServerSocketChannel channel : channels) {
+                HttpOpenListener openListener = new HttpOpenListener(buffers, serverOptions);
+                openListener.setRootHandler(handler);
+                AcceptingChannel<StreamConnection> acceptor =
+                        AdoptedAcceptor.open(worker, channel, OptionMap.create(Options.TCP_NODELAY, true));
+                acceptors.add(acceptor);
+                acceptor.getAcceptSetter().set(ChannelListeners.openListenerAdapter(openListener));
+                addresses.add(tcpAddress(acceptor.getLocalAddress(), channel));
+            }
+            acceptors.forEach(AcceptingChannel::resumeAccepts);
+            return new UndertowListener(worker, List.copyOf(acceptors), List.copyOf(addresses), handler, drain);
+        } catch (RuntimeException | Error e) {
+            acceptors.forEach(IoUtils::safeClose);
+            worker.shutdownNow();
+            throw e;
+        }
+    }
+
+    /** The local addresses being served, in {@code SERVER_STARTER_PORT} order. */
+    public List<InetSocketAddress> addresses() {
+        return addresses;
+    }
+
+    /**
+     * Drains and stops; call it from the shutdown hook that a TERM from the superdaemon runs. Later calls
+     * return the first call's result at once.
+     *
+     * <ol>
+     *   <li>Stops accepting and closes this process's accepting channels. Only our fds are closed: the
+     *       listening sockets stay open in the superdaemon and the next generation keeps accepting on them.</li>
+     *   <li>From then on every response carries {@code Connection: close}; exchanges already running finish.</li>
+     *   <li>Waits until no exchange is in flight and none has started for a short quiet period, at most
+     *       {@code drainTimeout}, then shuts the XNIO worker down, which closes the remaining idle
+     *       connections.</li>
+     * </ol>
+     *
+     * Undertow's {@code GracefulShutdownHandler} is deliberately not used: it answers 503 to requests that
+     * arrive on kept-alive connections once shutdown has begun.
+     *
+     * @return true when every exchange finished within {@code drainTimeout}; false when the worker was stopped
+     *     with exchanges still running
+     */
+    public synchronized boolean stop(Duration drainTimeout) {
+        if (drained != null) {
+            return drained;
+        }
+        long deadline = System.nanoTime() + drainTimeout.toNanos();
+        drain.begin();
+        for (AcceptingChannel<StreamConnection> acceptor : acceptors) {
+            acceptor.suspendAccepts();
+            IoUtils.safeClose(acceptor);
+        }
+        handler.markActivity();
+        drained = false;
+        try {
+            drained = awaitQuiet(deadline);
+            worker.shutdown();
+            if (!worker.awaitTermination(Math.max(remaining(deadline), TimeUnit.SECONDS.toNanos(1)),
+                    TimeUnit.NANOSECONDS)) {
+                worker.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            worker.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+        return drained;
+    }
+
+    private boolean awaitQuiet(long deadline) throws InterruptedException {
+        while (true) {
+            if (!drain.awaitIdle(Duration.ofNanos(remaining(deadline)))) {
+                return false;
+            }
+            long quietFor = System.nanoTime() - handler.lastStartNanos();
+            long stillToWait = QUIET_PERIOD.toNanos() - quietFor;
+            if (stillToWait <= 0 && drain.inFlight() == 0) {
+                return true;
+            }
+            if (remaining(deadline) <= 0) {
+                return drain.inFlight() == 0;
+            }
+            TimeUnit.NANOSECONDS.sleep(Math.min(Math.max(stillToWait, 1), remaining(deadline)));
+        }
+    }
+
+    private static long remaining(long deadline) {
+        return Math.max(0, deadline - System.nanoTime());
+    }
+
+    private static XnioWorker startWorker() {
+        int ioThreads = Math.max(Runtime.getRuntime().availableProcessors(), 2);
+        OptionMap options = OptionMap.builder()
+                .set(Options.WORKER_IO_THREADS, ioThreads)
+                .set(Options.WORKER_TASK_CORE_THREADS, ioThreads * 8)
+                .set(Options.WORKER_TASK_MAX_THREADS, ioThreads * 8)
+                .set(Options.CONNECTION_HIGH_WATER, 1_000_000)
+                .set(Options.CONNECTION_LOW_WATER, 1_000_000)
+                .set(Options.TCP_NODELAY, true)
+                .set(Options.CORK, true)
+                .getMap();
+        try {
+            return Xnio.getInstance(UndertowListener.class.getClassLoader()).createWorker(options);
+        } catch (IOException e) {
+            throw new StarterException("cannot start the XNIO worker: " + e, e);
+        } catch (ExceptionInInitializerError e) {
+            // jboss-threads reads field offsets through sun.misc.Unsafe; JDK 24+ can deny that.
+            throw new StarterException("cannot start the XNIO worker (" + e.getCause() + "); on JDK 24 and later"
+                    + " jboss-threads needs sun.misc.Unsafe, so do not run with"
+                    + " --sun-misc-unsafe-memory-access=deny", e);
+        }
+    }
+
+    /** Undertow's default buffers: 16 KiB direct (one TLS record, minus header room), smaller on tiny heaps. */
+    private static ByteBufferPool bufferPool() {
+        long maxMemory = Runtime.getRuntime().maxMemory();
+        if (maxMemory < 64L << 20) {
+            return new DefaultByteBufferPool(false, 512, -1, 4);
+        }
+        if (maxMemory < 128L << 20) {
+            return new DefaultByteBufferPool(true, 1024, -1, 4);
+        }
+        return new DefaultByteBufferPool(true, 16 * 1024 - 20, -1, 4);
+    }
+
+    private static InetSocketAddress tcpAddress(SocketAddress address, ServerSocketChannel channel) {
+        if (address instanceof InetSocketAddress) {
+            return (InetSocketAddress) address;
+        }
+        throw new StarterException("inherited socket " + channel + " is not a TCP socket (local address "
+                + address + ")");
+    }
+
+    @Override
+    public String toString() {
+        return "UndertowListener" + addresses;
+    }
+}

@@ -1,0 +1,131 @@
+package org.serverstarter.undertow;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import io.undertow.server.HttpHandler;
+import io.undertow.server.HttpServerExchange;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.serverstarter.testkit.Await;
+import org.serverstarter.testkit.HttpConnection;
+import org.serverstarter.testkit.HttpResponse;
+
+/**
+ * The listener in-process, on a channel this test binds itself: serving through XNIO's acceptor built around a
+ * foreign channel, and the drain sequence of {@link UndertowListener#stop}. Adopting inherited fds is covered by
+ * {@code UndertowListenerIT}.
+ */
+@Timeout(60)
+class UndertowListenerTest {
+    private final CountDownLatch slowEntered = new CountDownLatch(1);
+    private final CountDownLatch releaseSlow = new CountDownLatch(1);
+    private final HttpHandler app = exchange -> {
+        if (exchange.getRequestPath().equals("/slow")) {
+            exchange.dispatch(() -> answerSlowly(exchange));
+        } else {
+            exchange.getResponseSender().send("hello");
+        }
+    };
+
+    private ServerSocketChannel channel;
+    private InetSocketAddress address;
+    private UndertowListener listener;
+
+    @BeforeEach
+    void bindAndServe() throws IOException {
+        channel = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0));
+        address = (InetSocketAddress) channel.getLocalAddress();
+        listener = UndertowListener.serve(List.of(channel), app);
+    }
+
+    @AfterEach
+    void stop() throws IOException {
+        releaseSlow.countDown();
+        listener.stop(Duration.ofSeconds(5));
+        channel.close();
+    }
+
+    @Test
+    void servesOnAChannelXnioDidNotOpen() throws IOException {
+        assertEquals(List.of(address), listener.addresses());
+        try (HttpConnection c = HttpConnection.open(address)) {
+            HttpResponse first = c.get("/");
+            HttpResponse second = c.get("/");
+            assertEquals(200, first.status());
+            assertEquals("hello", second.body());
+            assertFalse(c.isClosedByServer(), "responses before a drain keep the connection alive");
+        }
+    }
+
+    @Test
+    void drainClosesTheAcceptorFinishesInFlightAndClosesKeptAliveConnections() throws Exception {
+        try (HttpConnection idle = HttpConnection.open(address); HttpConnection slow = HttpConnection.open(address)) {
+            assertEquals(200, idle.get("/").status());
+            slow.send("/slow");
+            assertTrue(slowEntered.await(30, TimeUnit.SECONDS), "slow request reached the handler");
+
+            CompletableFuture<Boolean> stopped = CompletableFuture.supplyAsync(
+                    () -> listener.stop(Duration.ofSeconds(30)));
+            // Our channel was the socket's only fd here, so once it is closed connecting is refused.
+            Await.until("the acceptor to close", Duration.ofSeconds(10), () -> refused(address));
+
+            HttpResponse onKeptAlive = idle.get("/");
+            assertEquals(200, onKeptAlive.status(), "a kept-alive connection is served, not answered with 503");
+            assertEquals("close", onKeptAlive.header("connection"));
+            assertFalse(stopped.isDone(), "stop waits for the slow exchange");
+
+            releaseSlow.countDown();
+            HttpResponse slowResponse = slow.read();
+            assertEquals(200, slowResponse.status());
+            assertEquals("slow done", slowResponse.body());
+            assertEquals("close", slowResponse.header("connection"),
+                    "a response committed after the drain began closes its connection too");
+            assertTrue(stopped.get(30, TimeUnit.SECONDS), "every exchange finished within the drain timeout");
+        }
+    }
+
+    @Test
+    void stopGivesUpAtTheDeadlineAndReportsIt() throws Exception {
+        try (HttpConnection slow = HttpConnection.open(address)) {
+            slow.send("/slow");
+            assertTrue(slowEntered.await(30, TimeUnit.SECONDS), "slow request reached the handler");
+            assertFalse(listener.stop(Duration.ofMillis(200)), "an exchange was still running at the deadline");
+        }
+    }
+
+    private void answerSlowly(HttpServerExchange exchange) {
+        slowEntered.countDown();
+        try {
+            releaseSlow.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        exchange.getResponseSender().send("slow done");
+    }
+
+    private static boolean refused(InetSocketAddress address) {
+        try (SocketChannel probe = SocketChannel.open(address)) {
+            return false;
+        } catch (ConnectException e) {
+            return true;
+        } catch (IOException e) {
+            throw new AssertionError("unexpected " + e, e);
+        }
+    }
+}
