@@ -1,0 +1,238 @@
+package org.serverstarter.netty;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoEventLoopGroup;
+import io.netty.channel.IoHandler;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.ServerSocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.serverstarter.adapters.Drain;
+import org.serverstarter.adapters.InheritedSocket;
+import org.serverstarter.adapters.ServerStarter;
+import org.serverstarter.adapters.StarterException;
+
+/**
+ * Serves a Netty {@link ServerBootstrap} on the listening sockets inherited from {@code start_server}, and drains
+ * gracefully when the superdaemon retires this generation.
+ *
+ * <pre>{@code
+ * NettyListener listener = NettyListener.fromEnvironment();
+ * NettyListener.Transport transport = NettyListener.transport();
+ * EventLoopGroup group = new MultiThreadIoEventLoopGroup(transport.ioHandlerFactory());
+ * ServerBootstrap bootstrap = new ServerBootstrap().group(group).childHandler(new ChannelInitializer<Channel>() {
+ *     protected void initChannel(Channel ch) {
+ *         ch.pipeline().addLast(new HttpServerCodec(), listener.httpDrainHandler(), new MyHandler());
+ *     }
+ * });
+ * if (listener.isPresent()) {
+ *     listener.register(bootstrap);
+ *     listener.drainOnShutdown(Duration.ofSeconds(30));
+ * } else {
+ *     bootstrap.channel(transport.serverSocketChannel()).bind(8080).sync();
+ * }
+ * }</pre>
+ *
+ * <p>Each inherited socket gets one server channel that is {@linkplain ServerBootstrap#register() registered}, never
+ * bound: the superdaemon already bound it and keeps listening on it across generations. Closing such a channel
+ * closes only this process's copy of the fd; it never shuts the socket down and never deletes a unix socket path.
+ *
+ * <p>The {@link Transport#EPOLL} transport takes the fd number as is and needs no JVM flag. {@link Transport#NIO}
+ * wraps the fd in a JDK channel, which needs {@code --add-opens=java.base/sun.nio.ch=ALL-UNNAMED}.
+ */
+public final class NettyListener {
+
+    /**
+     * The Netty transport of the event loops. The channels this class creates must match the event loop group the
+     * app builds, so the app builds its group from {@link #ioHandlerFactory()} of the same constant.
+     */
+    public enum Transport {
+        /** Linux native epoll: adopts the fd number directly, no JVM flag needed. */
+        EPOLL(EpollIoHandler.class, EpollServerSocketChannel.class),
+        /** JDK NIO: adopts the fd as a JDK channel, needs {@code --add-opens=java.base/sun.nio.ch=ALL-UNNAMED}. */
+        NIO(NioIoHandler.class, NioServerSocketChannel.class);
+
+        private final Class<? extends IoHandler> ioHandler;
+        private final Class<? extends ServerSocketChannel> serverSocketChannel;
+
+        Transport(Class<? extends IoHandler> ioHandler, Class<? extends ServerSocketChannel> serverSocketChannel) {
+            this.ioHandler = ioHandler;
+            this.serverSocketChannel = serverSocketChannel;
+        }
+
+        /** The factory to build the event loop group with, e.g. {@code new MultiThreadIoEventLoopGroup(factory)}. */
+        public IoHandlerFactory ioHandlerFactory() {
+            if (this == EPOLL) {
+                Epoll.ensureAvailability();
+                return EpollIoHandler.newFactory();
+            }
+            return NioIoHandler.newFactory();
+        }
+
+        /** The TCP server channel class of this transport, for binding a port when not under a superdaemon. */
+        public Class<? extends ServerSocketChannel> serverSocketChannel() {
+            return serverSocketChannel;
+        }
+
+        static Transport of(EventLoopGroup group, String role) {
+            if (group instanceof IoEventLoopGroup) {
+                for (Transport t : values()) {
+                    if (((IoEventLoopGroup) group).isIoType(t.ioHandler)) {
+                        return t;
+                    }
+                }
+            }
+            throw new IllegalArgumentException("the bootstrap's " + role + " must be a MultiThreadIoEventLoopGroup built "
+                    + "from NettyListener.Transport.EPOLL or NIO ioHandlerFactory(), not " + group);
+        }
+    }
+
+    private final ServerStarter starter;
+    private final Drain drain = new Drain();
+    private final ChannelGroup connections =
+            new DefaultChannelGroup("server-starter connections", GlobalEventExecutor.INSTANCE);
+    private final List<Channel> serverChannels = new CopyOnWriteArrayList<>();
+
+    private NettyListener(ServerStarter starter) {
+        this.starter = starter;
+    }
+
+    /**
+     * Reads {@code SERVER_STARTER_PORT} from the environment.
+     *
+     * @throws StarterException when the variable is set but malformed
+     */
+    public static NettyListener fromEnvironment() {
+        ServerStarter starter = ServerStarter.fromEnvironment();
+        if (starter.isPresent()) {
+            starter.sockets();
+        }
+        return new NettyListener(starter);
+    }
+
+    /** Epoll on Linux when Netty's native library loads, NIO otherwise. */
+    public static Transport transport() {
+        return Epoll.isAvailable() ? Transport.EPOLL : Transport.NIO;
+    }
+
+    /**
+     * Whether this process runs under a superdaemon. When false, the app binds its own port instead of calling
+     * {@link #register}.
+     */
+    public boolean isPresent() {
+        return starter.isPresent();
+    }
+
+    /**
+     * Registers one server channel per inherited socket, with the bootstrap's group, options and handlers, and
+     * waits until all are registered and accepting. The bootstrap itself is left unchanged (a clone is used), so it
+     * needs no channel class; its groups decide the transport.
+     *
+     * @return the server channels, in the order of {@code SERVER_STARTER_PORT}
+     * @throws StarterException when not under a superdaemon, or an inherited fd is not a listening socket of the
+     *     kind its entry names, or (NIO) the JVM flag is missing
+     * @throws IllegalArgumentException when the bootstrap's groups are not built from a {@link Transport}
+     */
+    public List<Channel> register(ServerBootstrap bootstrap) {
+        Transport transport = Transport.of(bootstrap.config().group(), "group");
+        EventLoopGroup childGroup = bootstrap.config().childGroup();
+        if (childGroup != null && Transport.of(childGroup, "childGroup") != transport) {
+            throw new IllegalArgumentException("the bootstrap's group and childGroup use different transports");
+        }
+        ChannelHandler appChildHandler = bootstrap.config().childHandler();
+        if (appChildHandler == null) {
+            throw new IllegalArgumentException("the bootstrap has no childHandler");
+        }
+        List<ServerChannel> adopted = new ArrayList<>();
+        try {
+            for (InheritedSocket socket : starter.sockets()) {
+                adopted.add(transport == Transport.EPOLL ? EpollAdoption.adopt(socket) : NioAdoption.adopt(socket));
+            }
+        } catch (RuntimeException e) {
+            adopted.forEach(Channel::close);
+            throw e;
+        }
+        ChannelHandler tracked = new ConnectionTracker(connections, appChildHandler);
+        List<Channel> registered = new ArrayList<>();
+        for (ServerChannel channel : adopted) {
+            ChannelFuture f = bootstrap.clone().childHandler(tracked)
+                    .channelFactory((io.netty.channel.ChannelFactory<ServerChannel>) () -> channel)
+                    .register().syncUninterruptibly();
+            serverChannels.add(f.channel());
+            registered.add(f.channel());
+        }
+        return registered;
+    }
+
+    /**
+     * A new handler for one HTTP/1.x connection, to add right after the server codec (and before the app's
+     * handler). It counts requests in flight, and once draining has begun it marks every response with
+     * {@code Connection: close} and closes the connection after writing it. Needs {@code netty-codec-http} on the
+     * class path.
+     */
+    public ChannelHandler httpDrainHandler() {
+        return new HttpDrainHandler(drain);
+    }
+
+    /** Whether draining has begun; a non-HTTP protocol checks this to end its connections when convenient. */
+    public boolean isDraining() {
+        return drain.isDraining();
+    }
+
+    /**
+     * Drains this process: closes the server channels (this process's copies of the fds only, so the next
+     * generation keeps accepting on the same sockets), lets the connections finish their requests and close
+     * themselves, and at the deadline closes the connections that are left. Blocks until then.
+     *
+     * @return true when every request finished and every connection closed before the deadline
+     */
+    public boolean drain(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        drain.begin();
+        for (Channel channel : serverChannels) {
+            channel.close().awaitUninterruptibly(remainingMillis(deadline));
+        }
+        boolean idle;
+        try {
+            idle = drain.awaitIdle(Duration.ofNanos(deadline - System.nanoTime()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            idle = false;
+        }
+        for (Channel connection : connections) {
+            idle &= connection.closeFuture().awaitUninterruptibly(remainingMillis(deadline));
+        }
+        // Whatever is still open at the deadline is an idle keep-alive connection or a stuck request.
+        connections.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
+        return idle;
+    }
+
+    /**
+     * Drains (see {@link #drain}) when the JVM shuts down, e.g. on the {@code SIGTERM} with which the superdaemon
+     * retires an old generation. The JVM exits when the drain returns. Do not shut the event loop groups down in
+     * another shutdown hook, since hooks run concurrently; call {@link #drain} from your own hook instead.
+     */
+    public void drainOnShutdown(Duration timeout) {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> drain(timeout), "server-starter-drain"));
+    }
+
+    private static long remainingMillis(long deadline) {
+        return Math.max(0, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+    }
+}

@@ -1,0 +1,102 @@
+package org.serverstarter.netty;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpVersion;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.serverstarter.adapters.ServerStarter;
+import org.serverstarter.adapters.StarterException;
+
+/**
+ * The worker the integration tests run under a superdaemon: an HTTP server on {@link NettyListener}, set up the way
+ * the README tells apps to. {@code GET /} answers with the generation and pid. {@code GET /until-drain} answers only
+ * once draining has begun, so a test can hold a request in flight across the TERM that starts the drain.
+ *
+ * <p>Arguments: the transport ({@code EPOLL} or {@code NIO}).
+ */
+public final class HelloServer {
+    private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(60);
+
+    private HelloServer() {}
+
+    public static void main(String[] args) throws InterruptedException {
+        NettyListener.Transport transport = NettyListener.Transport.valueOf(args[0]);
+        String identity = "gen=" + ServerStarter.fromEnvironment().generation() + " pid=" + ProcessHandle.current().pid();
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, transport.ioHandlerFactory());
+        try {
+            NettyListener listener = NettyListener.fromEnvironment();
+            if (!listener.isPresent()) {
+                throw new StarterException("HelloServer only runs under a superdaemon");
+            }
+            ServerBootstrap bootstrap = new ServerBootstrap().group(group).childHandler(new ChannelInitializer<Channel>() {
+                @Override
+                protected void initChannel(Channel ch) {
+                    ch.pipeline().addLast(new HttpServerCodec(), listener.httpDrainHandler(),
+                            new HttpObjectAggregator(8192), new Responder(listener, identity));
+                }
+            });
+            listener.register(bootstrap);
+            listener.drainOnShutdown(DRAIN_TIMEOUT);
+            System.out.println("HelloServer serving " + transport + " " + identity);
+        } catch (StarterException e) {
+            System.err.println("HelloServer: " + e.getMessage());
+            group.shutdownGracefully(0, 0, TimeUnit.SECONDS).await();
+            System.exit(1);
+        }
+    }
+
+    private static final class Responder extends SimpleChannelInboundHandler<FullHttpRequest> {
+        private final NettyListener listener;
+        private final String identity;
+
+        Responder(NettyListener listener, String identity) {
+            this.listener = listener;
+            this.identity = identity;
+        }
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+            if (request.uri().equals("/until-drain")) {
+                System.out.println("until-drain received " + identity);
+                System.out.flush();
+                answerOnceDraining(ctx, System.nanoTime() + TimeUnit.SECONDS.toNanos(30));
+            } else {
+                respond(ctx, HttpResponseStatus.OK, identity);
+            }
+        }
+
+        // Checked on the event loop rather than blocking it: other connections keep being served meanwhile.
+        private void answerOnceDraining(ChannelHandlerContext ctx, long giveUpAt) {
+            if (listener.isDraining()) {
+                respond(ctx, HttpResponseStatus.OK, "drained " + identity);
+            } else if (System.nanoTime() - giveUpAt > 0) {
+                respond(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, "drain never began " + identity);
+            } else {
+                ctx.executor().schedule(() -> answerOnceDraining(ctx, giveUpAt), 20, TimeUnit.MILLISECONDS);
+            }
+        }
+
+        private static void respond(ChannelHandlerContext ctx, HttpResponseStatus status, String body) {
+            FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
+                    Unpooled.copiedBuffer(body + "\n", StandardCharsets.UTF_8));
+            response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
+            response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
+            ctx.writeAndFlush(response);
+        }
+    }
+}
