@@ -1,0 +1,83 @@
+package org.serverstarter.superdaemon.client;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.serverstarter.superdaemon.cli.Options;
+import org.serverstarter.superdaemon.posix.ErrnoException;
+import org.serverstarter.superdaemon.posix.Posix;
+import org.serverstarter.superdaemon.posix.Signals;
+import org.serverstarter.superdaemon.server.Fatal;
+
+/**
+ * {@code start_server --restart}: sends HUP to the superdaemon named in the pid file and waits until the status file
+ * lists one generation, newer than every generation it listed before. Perl waits for exactly "highest + 1" and so
+ * hangs for ever when that generation failed to start and a later one succeeded; any newer one counts here.
+ */
+public final class RestartClient {
+    private static final Pattern GENERATION = Pattern.compile("^(\\d+):");
+    private static final long POLL_MILLIS = 100;
+
+    private RestartClient() {
+    }
+
+    public static int run(Options options) {
+        if (options.pidFile() == null || options.statusFile() == null) {
+            throw Fatal.of("--restart option requires --pid-file and --status-file to be set as well");
+        }
+        String pid = ClientFiles.readPid(options.pidFile());
+        Path status = Path.of(options.statusFile());
+        TreeSet<Long> before = generations(status);
+        if (before.isEmpty()) {
+            throw Fatal.of("no active process found in the status file");
+        }
+        long target = before.last() + 1;
+        try {
+            Posix.kill(ClientFiles.parsePid(pid, options.pidFile()), Signals.HUP);
+        } catch (ErrnoException e) {
+            throw Fatal.of("failed to send SIGHUP to the server process:", e);
+        }
+        while (true) {
+            TreeSet<Long> now = generations(status);
+            if (now.size() == 1 && now.first() >= target) {
+                return 0;
+            }
+            sleep();
+        }
+    }
+
+    private static TreeSet<Long> generations(Path status) {
+        TreeSet<Long> generations = new TreeSet<>();
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(status);
+        } catch (NoSuchFileException e) {
+            throw new Fatal("failed to open file:" + status + ":No such file or directory", 2);
+        } catch (IOException e) {
+            throw Fatal.of("failed to open file:" + status + ":" + e.getMessage());
+        }
+        for (String line : lines) {
+            Matcher m = GENERATION.matcher(line);
+            if (m.find()) {
+                generations.add(Long.parseLong(m.group(1)));
+            }
+        }
+        return generations;
+    }
+
+    private static void sleep() {
+        try {
+            TimeUnit.MILLISECONDS.sleep(POLL_MILLIS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw Fatal.of("interrupted");
+        }
+    }
+}

@@ -1,0 +1,54 @@
+package org.serverstarter.superdaemon.client;
+
+import org.serverstarter.superdaemon.cli.Options;
+import org.serverstarter.superdaemon.posix.ErrnoException;
+import org.serverstarter.superdaemon.posix.Posix;
+import org.serverstarter.superdaemon.posix.Signals;
+import org.serverstarter.superdaemon.server.Fatal;
+
+/**
+ * {@code start_server --stop}: sends TERM to the superdaemon named in the pid file, then waits for the pid file's
+ * lock, which the superdaemon gives up only after its last worker has exited.
+ *
+ * <p>Unlike Perl, a pid file whose lock nobody holds is reported as stale and nothing is signalled: the pid in it
+ * may by now belong to an unrelated process.
+ */
+public final class StopClient {
+    private static final int ESRCH = 3;
+
+    private StopClient() {
+    }
+
+    public static int run(Options options) {
+        if (options.pidFile() == null) {
+            throw Fatal.of("--stop option requires --pid-file to be set as well");
+        }
+        String path = options.pidFile();
+        int fd;
+        try {
+            fd = Posix.openReadWrite(path, false);
+        } catch (ErrnoException e) {
+            throw Fatal.of("failed to open file:" + path + ":", e);
+        }
+        try {
+            String pid = ClientFiles.readPid(path);
+            System.err.println("stop_server (pid:" + ProcessHandle.current().pid() + ") stopping now (pid:" + pid
+                    + ")...");
+            if (Posix.tryLockExclusive(fd)) {
+                throw new Fatal("failed to send SIGTERM to the server process:No such process (stale pid file "
+                        + path + ": no start_server holds its lock)", ESRCH);
+            }
+            try {
+                Posix.kill(ClientFiles.parsePid(pid, path), Signals.TERM);
+            } catch (ErrnoException e) {
+                throw Fatal.of("failed to send SIGTERM to the server process:", e);
+            }
+            Posix.lockExclusive(fd);
+            return 0;
+        } catch (ErrnoException e) {
+            throw Fatal.of("flock failed(" + path + "): ", e);
+        } finally {
+            Posix.close(fd);
+        }
+    }
+}

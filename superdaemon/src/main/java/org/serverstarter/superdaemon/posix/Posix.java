@@ -1,0 +1,367 @@
+package org.serverstarter.superdaemon.posix;
+
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import jnr.ffi.LastError;
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Memory;
+import jnr.ffi.Pointer;
+import jnr.ffi.Runtime;
+
+/**
+ * The one door to the operating system: sockets, spawning, signals, waiting, locks. Every method checks its return
+ * code and throws {@link ErrnoException} with the OS's text, so callers can print Perl's messages
+ * ({@code failed to bind to SPEC:REASON}) and exit with the errno as Perl's {@code die} does.
+ *
+ * <p>Linux only: the constants are Linux's (x86_64 and aarch64 share them), and spawning uses glibc's
+ * {@code posix_spawn_file_actions_addchdir_np} and {@code addclosefrom_np} (glibc 2.34 or newer).
+ *
+ * <p>The library is loaded on first use, which costs a few tens of milliseconds; {@code --help} and
+ * {@code --version} never touch this class.
+ */
+public final class Posix {
+    public static final int AF_UNIX = 1;
+    public static final int AF_INET = 2;
+    public static final int AF_INET6 = 10;
+    public static final int SOCK_STREAM = 1;
+    public static final int SOCK_DGRAM = 2;
+    /** {@code SOMAXCONN} of the C headers, which is what Perl passes when {@code --backlog} is not given. */
+    public static final int SOMAXCONN = 4096;
+
+    private static final int SOCK_CLOEXEC = 0x80000;
+    private static final int SOL_SOCKET = 1;
+    private static final int SO_REUSEADDR = 2;
+    private static final int IPPROTO_IPV6 = 41;
+    private static final int IPV6_V6ONLY = 26;
+    private static final int F_GETFD = 1;
+    private static final int F_SETFD = 2;
+    private static final int FD_CLOEXEC = 1;
+    private static final int O_CLOEXEC = 0x80000;
+    private static final int O_RDONLY = 0;
+    private static final int O_WRONLY = 1;
+    private static final int O_RDWR = 2;
+    private static final int O_CREAT = 0x40;
+    private static final int O_APPEND = 0x400;
+    private static final int LOCK_EX = 2;
+    private static final int LOCK_NB = 4;
+    private static final int WNOHANG = 1;
+    private static final int EINTR = 4;
+    private static final int EWOULDBLOCK = 11;
+    private static final long SIG_DFL = 0;
+    private static final long SIG_IGN = 1;
+    private static final short POSIX_SPAWN_SETSIGDEF = 0x04;
+    private static final short POSIX_SPAWN_SETSIGMASK = 0x08;
+    private static final short POSIX_SPAWN_SETSID = 0x80;
+    // Opaque glibc structures, allocated generously: 80, 336 and 128 bytes on x86_64.
+    private static final int FILE_ACTIONS_SIZE = 256;
+    private static final int SPAWN_ATTR_SIZE = 512;
+    private static final int SIGSET_SIZE = 256;
+
+    private Posix() {
+    }
+
+    private static final class Lib {
+        static final LibC C = LibraryLoader.create(LibC.class).load("c");
+        static final Runtime RUNTIME = Runtime.getRuntime(C);
+    }
+
+    /**
+     * Loads the native library, or returns why it cannot be loaded, so that start-up can fail with one line instead
+     * of a stack trace at the first socket.
+     */
+    public static Throwable unavailabilityCause() {
+        try {
+            Lib.C.getClass();
+            return null;
+        } catch (Throwable t) {
+            return t;
+        }
+    }
+
+    private static LibC c() {
+        return Lib.C;
+    }
+
+    private static ErrnoException lastError() {
+        int errno = LastError.getLastError(Lib.RUNTIME);
+        return new ErrnoException(errno, strerror(errno));
+    }
+
+    private static ErrnoException error(int errno) {
+        return new ErrnoException(errno, strerror(errno));
+    }
+
+    public static String strerror(int errno) {
+        return c().strerror(errno);
+    }
+
+    // ---- sockets -------------------------------------------------------------------------------------------------
+
+    /** A close-on-exec socket; the spawn file actions decide what a worker inherits. */
+    public static int socket(int family, int type) throws ErrnoException {
+        int fd = c().socket(family, type | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            throw lastError();
+        }
+        return fd;
+    }
+
+    public static void setReuseAddress(int fd) throws ErrnoException {
+        check(c().setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, new int[] {1}, 4));
+    }
+
+    public static void setV6Only(int fd) throws ErrnoException {
+        check(c().setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, new int[] {1}, 4));
+    }
+
+    public static void bind(int fd, InetAddress address, int port) throws ErrnoException {
+        byte[] sockaddr = sockaddr(address, port);
+        check(c().bind(fd, sockaddr, sockaddr.length));
+    }
+
+    /** Binds a unix socket; the path must fit {@code sun_path} (107 bytes and a NUL). */
+    public static void bind(int fd, String path) throws ErrnoException {
+        byte[] name = path.getBytes(StandardCharsets.UTF_8);
+        if (name.length > 107) {
+            throw new ErrnoException(36, strerror(36)); // ENAMETOOLONG, as the kernel would say
+        }
+        byte[] sockaddr = new byte[110];
+        sockaddr[0] = (byte) AF_UNIX; // sa_family_t is little-endian on the supported platforms
+        System.arraycopy(name, 0, sockaddr, 2, name.length);
+        check(c().bind(fd, sockaddr, sockaddr.length));
+    }
+
+    public static void listen(int fd, int backlog) throws ErrnoException {
+        check(c().listen(fd, backlog));
+    }
+
+    private static byte[] sockaddr(InetAddress address, int port) {
+        byte[] raw = address.getAddress();
+        byte[] sockaddr;
+        if (address instanceof Inet4Address) {
+            sockaddr = new byte[16];
+            sockaddr[0] = (byte) AF_INET;
+            System.arraycopy(raw, 0, sockaddr, 4, 4);
+        } else {
+            sockaddr = new byte[28];
+            sockaddr[0] = (byte) AF_INET6;
+            System.arraycopy(raw, 0, sockaddr, 8, 16);
+            int scope = ((Inet6Address) address).getScopeId();
+            sockaddr[24] = (byte) scope;
+            sockaddr[25] = (byte) (scope >>> 8);
+            sockaddr[26] = (byte) (scope >>> 16);
+            sockaddr[27] = (byte) (scope >>> 24);
+        }
+        sockaddr[2] = (byte) (port >>> 8);
+        sockaddr[3] = (byte) port;
+        return sockaddr;
+    }
+
+    // ---- file descriptors and files ----------------------------------------------------------------------------
+
+    /** Opens a file for appending, creating it (mode 0666 less the umask), close-on-exec. */
+    public static int openAppend(String path) throws ErrnoException {
+        return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC);
+    }
+
+    /** Opens a file for reading and writing, without truncating it, close-on-exec; for {@code flock}. */
+    public static int openReadWrite(String path, boolean create) throws ErrnoException {
+        return open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0));
+    }
+
+    private static int open(String path, int flags) throws ErrnoException {
+        int fd = c().open(path, flags, 0666);
+        if (fd < 0) {
+            throw lastError();
+        }
+        return fd;
+    }
+
+    public static void close(int fd) {
+        c().close(fd);
+    }
+
+    public static void dup2(int fd, int target) throws ErrnoException {
+        if (c().dup2(fd, target) < 0) {
+            throw lastError();
+        }
+    }
+
+    public static boolean isCloseOnExec(int fd) throws ErrnoException {
+        int flags = c().fcntl(fd, F_GETFD, 0);
+        if (flags < 0) {
+            throw lastError();
+        }
+        return (flags & FD_CLOEXEC) != 0;
+    }
+
+    /** A close-on-exec pipe: {@code [read end, write end]}. */
+    public static int[] pipe() throws ErrnoException {
+        int[] fds = new int[2];
+        check(c().pipe2(fds, O_CLOEXEC));
+        return fds;
+    }
+
+    public static int umask(int mask) {
+        return c().umask(mask);
+    }
+
+    /** Takes an exclusive {@code flock}, waiting for it (retrying when a signal interrupts the wait). */
+    public static void lockExclusive(int fd) throws ErrnoException {
+        while (c().flock(fd, LOCK_EX) != 0) {
+            ErrnoException e = lastError();
+            if (e.errno() != EINTR) {
+                throw e;
+            }
+        }
+    }
+
+    /** Tries an exclusive {@code flock} without waiting; false if another process holds one. */
+    public static boolean tryLockExclusive(int fd) throws ErrnoException {
+        if (c().flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            return true;
+        }
+        ErrnoException e = lastError();
+        if (e.errno() == EWOULDBLOCK) {
+            return false;
+        }
+        throw e;
+    }
+
+    // ---- processes and signals -----------------------------------------------------------------------------------
+
+    /**
+     * Starts a program with exactly fds 0-2 plus {@code placements}, an empty signal mask and every signal at its
+     * default except those the caller ignores on purpose (PIPE, see {@link #ignoreSignal}). Errors such as a
+     * missing program or directory come back here, synchronously; no child is left behind then.
+     */
+    public static int spawn(SpawnRequest request) throws ErrnoException {
+        LibC c = c();
+        Pointer actions = Memory.allocateDirect(Lib.RUNTIME, FILE_ACTIONS_SIZE);
+        Pointer attributes = Memory.allocateDirect(Lib.RUNTIME, SPAWN_ATTR_SIZE);
+        Pointer emptyMask = Memory.allocateDirect(Lib.RUNTIME, SIGSET_SIZE);
+        Pointer defaults = Memory.allocateDirect(Lib.RUNTIME, SIGSET_SIZE);
+        checkResult(c.posix_spawn_file_actions_init(actions));
+        try {
+            checkResult(c.posix_spawnattr_init(attributes));
+            try {
+                addFdActions(c, actions, request.placements());
+                if (request.directory() != null) {
+                    checkResult(c.posix_spawn_file_actions_addchdir_np(actions, request.directory()));
+                }
+                c.sigemptyset(emptyMask);
+                c.sigemptyset(defaults);
+                // Signals 1-64 back to default, written as bits because sigaddset refuses glibc's internal 32 and
+                // 33, which posix_spawn would otherwise leave ignored in the child. PIPE stays ignored, as Perl's
+                // workers have it.
+                defaults.putLong(0, ~(1L << (Signals.PIPE - 1)));
+                short flags = (short) (POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+                        | (request.newSession() ? POSIX_SPAWN_SETSID : 0));
+                checkResult(c.posix_spawnattr_setflags(attributes, flags));
+                checkResult(c.posix_spawnattr_setsigmask(attributes, emptyMask));
+                checkResult(c.posix_spawnattr_setsigdefault(attributes, defaults));
+                int[] pid = new int[1];
+                checkResult(c.posix_spawn(pid, request.path(), actions, attributes,
+                        nullTerminated(request.argv()), nullTerminated(request.environment())));
+                return pid[0];
+            } finally {
+                c.posix_spawnattr_destroy(attributes);
+            }
+        } finally {
+            c.posix_spawn_file_actions_destroy(actions);
+        }
+    }
+
+    /**
+     * Places every source fd at its target number. Two passes through scratch numbers above everything involved,
+     * because a source may sit on another placement's target. Every other fd from 3 up is closed: the JDK opens
+     * its jars and sockets without close-on-exec.
+     */
+    private static void addFdActions(LibC c, Pointer actions, List<SpawnRequest.Placement> placements)
+            throws ErrnoException {
+        int highest = 2;
+        for (SpawnRequest.Placement p : placements) {
+            highest = Math.max(highest, Math.max(p.source(), p.target()));
+        }
+        int scratch = highest + 1;
+        for (int i = 0; i < placements.size(); i++) {
+            checkResult(c.posix_spawn_file_actions_adddup2(actions, placements.get(i).source(), scratch + i));
+        }
+        Set<Integer> targets = new HashSet<>();
+        int highestTarget = 2;
+        for (int i = 0; i < placements.size(); i++) {
+            int target = placements.get(i).target();
+            targets.add(target);
+            highestTarget = Math.max(highestTarget, target);
+            checkResult(c.posix_spawn_file_actions_adddup2(actions, scratch + i, target));
+        }
+        for (int fd = 3; fd < highestTarget; fd++) {
+            if (!targets.contains(fd)) {
+                // Opening first makes the close valid whether or not the fd was open.
+                checkResult(c.posix_spawn_file_actions_addopen(actions, fd, "/dev/null", O_RDONLY, 0));
+                checkResult(c.posix_spawn_file_actions_addclose(actions, fd));
+            }
+        }
+        checkResult(c.posix_spawn_file_actions_addclosefrom_np(actions, highestTarget + 1));
+    }
+
+    private static String[] nullTerminated(List<String> strings) {
+        List<String> copy = new ArrayList<>(strings);
+        copy.add(null);
+        return copy.toArray(new String[0]);
+    }
+
+    public static void kill(long pid, int signal) throws ErrnoException {
+        check(c().kill((int) pid, signal));
+    }
+
+    /**
+     * Reaps {@code pid} if it has exited. Returns its raw wait status, or -1 while it runs. Only pids this process
+     * spawned are ever waited for, so the JDK's own reaper is never robbed.
+     */
+    public static int reap(long pid) throws ErrnoException {
+        int[] status = new int[1];
+        while (true) {
+            int r = c().waitpid((int) pid, status, WNOHANG);
+            if (r == pid) {
+                return status[0];
+            }
+            if (r == 0) {
+                return -1;
+            }
+            ErrnoException e = lastError();
+            if (e.errno() != EINTR) {
+                throw e;
+            }
+        }
+    }
+
+    /** Sets a signal's disposition to its default, undoing an inherited SIG_IGN (nohup, a shell's {@code &}). */
+    public static void defaultSignal(int signal) {
+        c().signal(signal, SIG_DFL);
+    }
+
+    public static void ignoreSignal(int signal) {
+        c().signal(signal, SIG_IGN);
+    }
+
+    private static void check(int result) throws ErrnoException {
+        if (result != 0) {
+            throw lastError();
+        }
+    }
+
+    /** For the posix_spawn family, which returns the error number instead of setting errno. */
+    private static void checkResult(int result) throws ErrnoException {
+        if (result != 0) {
+            throw error(result);
+        }
+    }
+}

@@ -1,0 +1,226 @@
+package org.serverstarter.superdaemon.server;
+
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.StringJoiner;
+
+import org.serverstarter.superdaemon.cli.PortSpec;
+import org.serverstarter.superdaemon.posix.ErrnoException;
+import org.serverstarter.superdaemon.posix.Posix;
+import org.serverstarter.superdaemon.posix.SpawnRequest.Placement;
+
+/**
+ * The listening sockets: every {@code --port} in order, then every {@code --path}, bound once and handed to each
+ * worker at the fd it is told about in {@code SERVER_STARTER_PORT}.
+ *
+ * <p>In the superdaemon the sockets sit wherever the kernel put them (close-on-exec); they are placed at their
+ * worker fds only in the child, so an {@code =FD} request can never clobber one of the JVM's own descriptors or
+ * another socket (Perl's dup2 in the parent did both). Sockets without a request get 3, 4, … in order, skipping the
+ * requested numbers.
+ */
+final class Listeners {
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFSOCK = 0140000;
+
+    private record Listener(String envKey, int fd, int workerFd) {
+    }
+
+    private final List<Listener> listeners = new ArrayList<>();
+
+    private Listeners() {
+    }
+
+    static Listeners bind(List<PortSpec> ports, List<String> paths, int backlog, Cleanup cleanup) {
+        List<Integer> workerFds = workerFds(ports, paths.size());
+        List<InetAddress> addresses = new ArrayList<>();
+        for (PortSpec spec : ports) {
+            addresses.add(resolve(spec));
+        }
+        Listeners result = new Listeners();
+        for (int i = 0; i < ports.size(); i++) {
+            PortSpec spec = ports.get(i);
+            int fd = bindInet(spec, addresses.get(i), backlog);
+            cleanup.add(() -> Posix.close(fd));
+            if (spec.requestedFd().isPresent()) {
+                System.err.println("socket is duplicated to file descriptor " + spec.requestedFd().getAsInt());
+            }
+            result.listeners.add(new Listener(spec.envKey(), fd, workerFds.get(i)));
+        }
+        for (int i = 0; i < paths.size(); i++) {
+            String path = paths.get(i);
+            int fd = bindUnix(path, backlog, cleanup);
+            result.listeners.add(new Listener(path, fd, workerFds.get(ports.size() + i)));
+        }
+        return result;
+    }
+
+    /** Requested fds first; the rest take the lowest free numbers from 3 up. Two requests for one fd is an error. */
+    static List<Integer> workerFds(List<PortSpec> ports, int pathCount) {
+        Set<Integer> requested = new HashSet<>();
+        for (PortSpec spec : ports) {
+            if (spec.requestedFd().isPresent() && !requested.add(spec.requestedFd().getAsInt())) {
+                throw Fatal.of("more than one socket requests file descriptor " + spec.requestedFd().getAsInt());
+            }
+        }
+        List<Integer> fds = new ArrayList<>();
+        int next = 3;
+        for (int i = 0; i < ports.size() + pathCount; i++) {
+            if (i < ports.size() && ports.get(i).requestedFd().isPresent()) {
+                fds.add(ports.get(i).requestedFd().getAsInt());
+                continue;
+            }
+            while (requested.contains(next)) {
+                next++;
+            }
+            fds.add(next++);
+        }
+        return fds;
+    }
+
+    private static InetAddress resolve(PortSpec spec) {
+        try {
+            if (spec.host() == null) {
+                return InetAddress.getByAddress(new byte[4]);
+            }
+            if (spec.isIpv6()) {
+                // A literal only: with a ':' in it, getByName parses and never asks a resolver.
+                return InetAddress.getByName(spec.host());
+            }
+            for (InetAddress address : InetAddress.getAllByName(spec.host())) {
+                if (address instanceof Inet4Address) {
+                    return address;
+                }
+            }
+            throw new UnknownHostException("no IPv4 address");
+        } catch (UnknownHostException e) {
+            throw Fatal.of("failed to resolve host:" + spec.host() + ":"
+                    + (spec.isIpv6() ? "Invalid argument" : "Name or service not known"));
+        }
+    }
+
+    private static int bindInet(PortSpec spec, InetAddress address, int backlog) {
+        int fd;
+        try {
+            fd = Posix.socket(spec.isIpv6() ? Posix.AF_INET6 : Posix.AF_INET,
+                    spec.datagram() ? Posix.SOCK_DGRAM : Posix.SOCK_STREAM);
+        } catch (ErrnoException e) {
+            throw Fatal.of("failed to create socket:", e);
+        }
+        try {
+            Posix.setReuseAddress(fd);
+            if (spec.isIpv6()) {
+                Posix.setV6Only(fd);
+            }
+            Posix.bind(fd, address, spec.port());
+        } catch (ErrnoException e) {
+            Posix.close(fd);
+            throw Fatal.of("failed to bind to " + spec.envKey() + ":", e);
+        }
+        if (!spec.datagram()) {
+            try {
+                Posix.listen(fd, backlog);
+            } catch (ErrnoException e) {
+                Posix.close(fd);
+                throw Fatal.of("listen(2) failed:", e);
+            }
+        }
+        return fd;
+    }
+
+    private static int bindUnix(String path, int backlog, Cleanup cleanup) {
+        Path file = Path.of(path);
+        if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+            if (!isSocket(file)) {
+                // Perl deletes whatever is there without a word; a regular file is not ours to delete.
+                throw new Fatal("failed to listen to file " + path + ":File exists (and is not a socket)", 17);
+            }
+            System.err.println("removing existing socket file:" + path);
+            try {
+                Files.delete(file);
+            } catch (IOException e) {
+                throw Errors.fatal("failed to remove existing socket file:" + path + ":", e);
+            }
+        }
+        int fd;
+        try {
+            fd = Posix.socket(Posix.AF_UNIX, Posix.SOCK_STREAM);
+        } catch (ErrnoException e) {
+            throw Fatal.of("failed to create socket:", e);
+        }
+        cleanup.add(() -> Posix.close(fd));
+        int saved = Posix.umask(0);
+        try {
+            Posix.bind(fd, path);
+        } catch (ErrnoException e) {
+            throw Fatal.of("failed to listen to file " + path + ":", e);
+        } finally {
+            Posix.umask(saved);
+        }
+        Object inode = inode(file);
+        cleanup.add(() -> {
+            // Only our own socket: another start_server may have replaced the file since.
+            if (isSocket(file) && Objects.equals(inode(file), inode)) {
+                try {
+                    Files.deleteIfExists(file);
+                } catch (IOException ignored) {
+                    // Exiting anyway.
+                }
+            }
+        });
+        try {
+            Posix.listen(fd, backlog);
+        } catch (ErrnoException e) {
+            throw Fatal.of("failed to listen to file " + path + ":", e);
+        }
+        return fd;
+    }
+
+    private static boolean isSocket(Path file) {
+        try {
+            int mode = (Integer) Files.getAttribute(file, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+            return (mode & S_IFMT) == S_IFSOCK;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    private static Object inode(Path file) {
+        try {
+            return Files.getAttribute(file, "unix:ino", LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** The value of SERVER_STARTER_PORT: {@code SPEC=FD} entries joined with {@code ;} (empty with no sockets). */
+    String serverStarterPort() {
+        StringJoiner joined = new StringJoiner(";");
+        for (Listener l : listeners) {
+            joined.add(l.envKey() + "=" + l.workerFd());
+        }
+        return joined.toString();
+    }
+
+    List<Placement> placements() {
+        List<Placement> placements = new ArrayList<>();
+        for (Listener l : listeners) {
+            placements.add(new Placement(l.fd(), l.workerFd()));
+        }
+        return placements;
+    }
+
+    /** Whether a socket goes to fd 0, which then is not reopened on /dev/null when daemonizing (Perl #29). */
+    boolean usesStdin() {
+        return listeners.stream().anyMatch(l -> l.workerFd() == 0);
+    }
+}

@@ -1,0 +1,112 @@
+package org.serverstarter.superdaemon.server;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.serverstarter.superdaemon.cli.Options;
+import org.serverstarter.superdaemon.cli.PortSpec;
+import org.serverstarter.superdaemon.posix.Posix;
+import org.serverstarter.superdaemon.posix.Signals;
+
+import sun.misc.Signal;
+
+/**
+ * start_server's start-up, in Perl's order (spec section 2), then the {@link Supervisor} loop, then the clean-up.
+ * Everything that can be checked without side effects (options, signal names, ports, program, directory, the status
+ * file's directory) is checked before the first socket is bound, so a bad input leaves nothing behind.
+ */
+public final class Startup {
+    private Startup() {
+    }
+
+    /** Runs the superdaemon; returns the exit status. */
+    public static int run(Options options) {
+        Environment environment = new Environment(System.getenv(), options);
+        String signalOnHup = Signals.normalise(options.signalOnHup(), "TERM");
+        String signalOnTerm = Signals.normalise(options.signalOnTerm(), "TERM");
+        int hupNumber = signalNumber("--signal-on-hup", signalOnHup);
+        int termNumber = signalNumber("--signal-on-term", signalOnTerm);
+        List<PortSpec> ports = new ArrayList<>();
+        for (String port : options.ports()) {
+            try {
+                ports.add(PortSpec.parse(port));
+            } catch (IllegalArgumentException e) {
+                throw Fatal.of(e.getMessage());
+            }
+        }
+        Listeners.workerFds(ports, options.paths().size());
+        if (options.dir() != null && !Files.isDirectory(Path.of(options.dir()))) {
+            throw new Fatal("failed to chdir:" + options.dir() + ":"
+                    + (Files.exists(Path.of(options.dir())) ? "Not a directory" : "No such file or directory"),
+                    Files.exists(Path.of(options.dir())) ? 20 : 2);
+        }
+        String program = ProgramPath.resolve(options.program().get(0), environment.get("PATH"), options.dir());
+        long backlog = options.backlog() == null || options.backlog() == 0 ? Posix.SOMAXCONN : options.backlog();
+        StatusFile statusFile = options.statusFile() == null ? null : new StatusFile(options.statusFile());
+        Throwable nativeProblem = Posix.unavailabilityCause();
+        if (nativeProblem != null) {
+            throw Fatal.of("cannot load the native C library through jnr-ffi: " + nativeProblem);
+        }
+
+        try (Cleanup cleanup = new Cleanup()) {
+            if (statusFile != null) {
+                statusFile.checkWritable();
+                cleanup.add(statusFile::removeIfCreated);
+            }
+            LogOutput log = options.logFile() == null ? null
+                    : LogOutput.open(options.logFile(), environment.forWorker("", 0));
+            System.err.println("start_server (pid:" + ProcessHandle.current().pid() + ") starting now...");
+            Listeners listeners = Listeners.bind(ports, options.paths(), (int) Math.min(backlog, Integer.MAX_VALUE),
+                    cleanup);
+            Supervisor supervisor = new Supervisor(new Supervisor.Settings(program, options.program(), options.dir(),
+                    options.interval() == null ? 1 : options.interval(), signalOnHup, hupNumber, signalOnTerm,
+                    termNumber, listeners.serverStarterPort(), listeners.placements()), environment, statusFile);
+            installSignalHandlers(supervisor);
+            if (log != null) {
+                log.redirect();
+                if (log.loggerPid() > 0) {
+                    supervisor.watch(log.loggerPid());
+                }
+            }
+            if (options.pidFile() != null) {
+                PidFile pidFile = PidFile.acquire(options.pidFile());
+                cleanup.add(pidFile::remove);
+            }
+            try {
+                supervisor.run();
+            } catch (Fatal e) {
+                // Do not leave orphans behind, as Perl does when its status file cannot be written.
+                for (long pid : supervisor.livePids()) {
+                    try {
+                        Posix.kill(pid, Signals.TERM);
+                    } catch (Exception ignored) {
+                        // Already gone.
+                    }
+                }
+                throw e;
+            }
+        }
+        return 0;
+    }
+
+    private static int signalNumber(String option, String name) {
+        return Signals.number(name).orElseThrow(
+                () -> Fatal.of("Unrecognized signal name \"" + name + "\" (" + option + ")"));
+    }
+
+    /**
+     * Handlers only queue the signal for the supervisor's thread. Inherited "ignore" dispositions (nohup, a shell's
+     * {@code &}) are reset first, or the JVM would never see those signals. PIPE is ignored, as in Perl, so that a
+     * closed log pipe does not kill us and workers inherit it ignored.
+     */
+    private static void installSignalHandlers(Supervisor supervisor) {
+        for (String name : List.of("HUP", "INT", "TERM", "ALRM")) {
+            Posix.defaultSignal(Signals.number(name).getAsInt());
+            Signal.handle(new Signal(name), s -> supervisor.post(name));
+        }
+        Signal.handle(new Signal("CHLD"), s -> supervisor.post("CHLD"));
+        Posix.ignoreSignal(Signals.PIPE);
+    }
+}

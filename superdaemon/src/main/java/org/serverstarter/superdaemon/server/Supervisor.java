@@ -1,0 +1,399 @@
+package org.serverstarter.superdaemon.server;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import org.serverstarter.superdaemon.posix.ErrnoException;
+import org.serverstarter.superdaemon.posix.Posix;
+import org.serverstarter.superdaemon.posix.Signals;
+import org.serverstarter.superdaemon.posix.SpawnRequest;
+
+/**
+ * The supervisor's state machine, in one place, as Perl's single loop in {@code Server::Starter::start_server}.
+ *
+ * <p>State: the current worker, the old workers (pid to generation), the time of the last restart, and the queue of
+ * signals received. Signal handlers and child exits only put an event on {@link #events}; this class's one thread
+ * takes every decision. Each iteration waits for an event, reloads the envdir, handles at most one dead child, then
+ * the queued signals (HUP restarts, TERM and INT shut down), then the auto-restart timer.
+ *
+ * <p>Where this differs from Perl it is on purpose, see docs/compatibility.md: a signal no longer cuts a new
+ * worker's {@code --interval} short (only TERM and INT end the wait, and a dead new worker never counts as started),
+ * and a program that cannot be executed is reported by {@code posix_spawn} at once instead of by a dying child.
+ */
+final class Supervisor {
+    private static final String CHILD = "CHLD";
+    /** How long a blocking wait lasts at most; a lost SIGCHLD is then noticed by polling. */
+    private static final long MAX_WAIT_MILLIS = 1000;
+
+    private final Settings settings;
+    private final Environment environment;
+    private final StatusFile statusFile;
+    private final BlockingQueue<String> events = new LinkedBlockingQueue<>();
+    private final Deque<String> signals = new ArrayDeque<>();
+
+    private Worker current;
+    private final Map<Long, Long> oldWorkers = new LinkedHashMap<>();
+    private final List<Long> otherChildren = new ArrayList<>();
+    private long generation;
+    private long lastRestartSeconds;
+
+    private record Worker(long pid, long generation) {
+    }
+
+    private record Exit(long pid, int status) {
+    }
+
+    /** What the loop needs from the command line, with defaults applied. */
+    record Settings(String program, List<String> argv, String directory, long interval, String signalOnHup,
+                    int signalOnHupNumber, String signalOnTerm, int signalOnTermNumber, String serverStarterPort,
+                    List<SpawnRequest.Placement> placements) {
+    }
+
+    Supervisor(Settings settings, Environment environment, StatusFile statusFile) {
+        this.settings = settings;
+        this.environment = environment;
+        this.statusFile = statusFile;
+    }
+
+    /** Called from signal handlers and the reaper: the only way other threads talk to the loop. */
+    void post(String event) {
+        events.add(event);
+    }
+
+    /** Also reaps this child (the {@code | command} logger), reporting its exit without taking it for a worker. */
+    void watch(long pid) {
+        otherChildren.add(pid);
+    }
+
+    /** Runs until TERM or INT has stopped every worker. */
+    void run() {
+        startWorker();
+        while (true) {
+            Exit exit = waitForEvent();
+            environment.reloadEnvdir();
+            if (environment.isTrue("ENABLE_AUTO_RESTART") && isEmpty(environment.get("AUTO_RESTART_INTERVAL"))) {
+                environment.setDefault("AUTO_RESTART_INTERVAL", "360");
+            }
+            if (exit != null) {
+                if (current != null && exit.pid() == current.pid()) {
+                    log("worker " + exit.pid() + " died unexpectedly with status:" + exit.status() + ", restarting");
+                    current = null;
+                    startWorker();
+                } else {
+                    log("old worker " + exit.pid() + " died, status:" + exit.status());
+                    oldWorkers.remove(exit.pid());
+                    updateStatus();
+                }
+            }
+            boolean restart = false;
+            while (!signals.isEmpty()) {
+                String signal = signals.poll();
+                if (signal.equals("HUP")) {
+                    log("received HUP, spawning a new worker");
+                    restart = true;
+                    break;
+                } else if (!signal.equals("ALRM")) {
+                    shutDown(signal);
+                    return;
+                }
+            }
+            if (!restart && environment.isTrue("ENABLE_AUTO_RESTART")) {
+                restart = autoRestartDue();
+            }
+            if (restart) {
+                restart();
+            }
+        }
+    }
+
+    private boolean autoRestartDue() {
+        long interval = environment.number("AUTO_RESTART_INTERVAL", 360);
+        long elapsed = nowSeconds() - lastRestartSeconds;
+        if (elapsed >= interval && oldWorkers.isEmpty()) {
+            log("autorestart triggered (interval=" + interval + ")");
+            return true;
+        }
+        if (elapsed >= interval * 2) {
+            log("autorestart triggered (forced, interval=" + interval + ")");
+            return true;
+        }
+        return false;
+    }
+
+    private void restart() {
+        if (current != null) {
+            oldWorkers.put(current.pid(), current.generation());
+            current = null;
+        }
+        startWorker();
+        if (current == null) {
+            return; // TERM or INT arrived while starting; the loop shuts down next.
+        }
+        log("new worker is now running, sending " + settings.signalOnHup() + " to old workers:"
+                + (oldWorkers.isEmpty() ? "none" : joinSortedAsText(oldWorkers.keySet())));
+        long delay = environment.get("KILL_OLD_DELAY") != null
+                ? environment.number("KILL_OLD_DELAY", 0)
+                : environment.isTrue("ENABLE_AUTO_RESTART") ? 5 : 0;
+        if (delay != 0) {
+            log("sleeping " + delay + " secs before killing old workers");
+            sleepIgnoringSignals(delay * 1000);
+        }
+        log("killing old workers");
+        for (long pid : sortedAsText(oldWorkers.keySet())) {
+            signal(pid, settings.signalOnHupNumber());
+        }
+    }
+
+    /**
+     * Spawns generations until one is still alive after {@code --interval}. Returns without a worker only when TERM
+     * or INT arrived meanwhile.
+     */
+    private void startWorker() {
+        while (true) {
+            generation++;
+            long pid;
+            try {
+                pid = Posix.spawn(new SpawnRequest(settings.program(), settings.argv(),
+                        environment.forWorker(settings.serverStarterPort(), generation), settings.directory(),
+                        settings.placements(), false));
+            } catch (ErrnoException e) {
+                log("failed to exec " + settings.argv().get(0) + ":" + e.getMessage());
+                if (sleepUnlessStopping(settings.interval() * 1000)) {
+                    return;
+                }
+                continue;
+            }
+            log("starting new worker " + pid);
+            boolean stopping = sleepUnlessStopping(settings.interval() * 1000);
+            int status = reap(pid);
+            if (status < 0) {
+                current = new Worker(pid, generation);
+                lastRestartSeconds = nowSeconds();
+                updateStatus();
+                return;
+            }
+            log("new worker " + pid + " seems to have failed to start, exit status:" + status);
+            if (stopping) {
+                return;
+            }
+        }
+    }
+
+    /** Stops every worker with the right signal and waits for all of them; Perl's {@code cleanup}. */
+    private void shutDown(String trigger) {
+        String name = trigger.equals("TERM") ? settings.signalOnTerm() : "TERM";
+        int number = trigger.equals("TERM") ? settings.signalOnTermNumber() : Signals.TERM;
+        if (current != null) {
+            oldWorkers.put(current.pid(), current.generation());
+            current = null;
+        }
+        log("received " + trigger + ", sending " + name + " to all workers:" + joinSortedAsText(oldWorkers.keySet()));
+        for (long pid : sortedAsText(oldWorkers.keySet())) {
+            signal(pid, number);
+        }
+        while (!oldWorkers.isEmpty()) {
+            Exit exit = waitForChild();
+            if (exit != null && oldWorkers.remove(exit.pid()) != null) {
+                log("worker " + exit.pid() + " died, status:" + exit.status());
+                updateStatus();
+            }
+        }
+        log("exiting");
+    }
+
+    // ---- waiting ---------------------------------------------------------------------------------------------------
+
+    /**
+     * Perl's {@code wait}: returns one exited child, or null when a signal (or the one-second auto-restart tick)
+     * ended the wait. Does not block while signals are queued.
+     */
+    private Exit waitForEvent() {
+        drainEvents();
+        Exit exit = reapAny();
+        if (exit != null || !signals.isEmpty()) {
+            return exit;
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(MAX_WAIT_MILLIS);
+        while (true) {
+            String event = poll(deadline);
+            if (event == null) {
+                return reapAny();
+            }
+            if (!event.equals(CHILD)) {
+                signals.add(event);
+                return reapAny();
+            }
+            exit = reapAny();
+            if (exit != null) {
+                return exit;
+            }
+        }
+    }
+
+    /** Waits for any child to exit, queueing the signals that arrive meanwhile. */
+    private Exit waitForChild() {
+        while (true) {
+            Exit exit = reapAny();
+            if (exit != null) {
+                return exit;
+            }
+            String event = poll(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(MAX_WAIT_MILLIS));
+            if (event != null && !event.equals(CHILD)) {
+                signals.add(event);
+            }
+        }
+    }
+
+    /** Sleeps; TERM or INT end the sleep early (returning true), other signals are kept for the loop. */
+    private boolean sleepUnlessStopping(long millis) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(0, millis));
+        while (true) {
+            if (signals.contains("TERM") || signals.contains("INT")) {
+                return true;
+            }
+            String event = poll(deadline);
+            if (event == null) {
+                return false;
+            }
+            if (!event.equals(CHILD)) {
+                signals.add(event);
+            }
+        }
+    }
+
+    /** The kill-old-delay is slept in full, whatever arrives (Perl 0.33, #44). */
+    private void sleepIgnoringSignals(long millis) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        while (true) {
+            String event = poll(deadline);
+            if (event == null) {
+                return;
+            }
+            if (!event.equals(CHILD)) {
+                signals.add(event);
+            }
+        }
+    }
+
+    private String poll(long deadlineNanos) {
+        long remaining = deadlineNanos - System.nanoTime();
+        if (remaining <= 0) {
+            return events.poll();
+        }
+        try {
+            return events.poll(remaining, TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("supervisor interrupted", e);
+        }
+    }
+
+    private void drainEvents() {
+        for (String event; (event = events.poll()) != null; ) {
+            if (!event.equals(CHILD)) {
+                signals.add(event);
+            }
+        }
+    }
+
+    /** Reaps one of our own children, if one has exited: the current worker, an old one, or the logger. */
+    private Exit reapAny() {
+        List<Long> candidates = new ArrayList<>();
+        if (current != null) {
+            candidates.add(current.pid());
+        }
+        candidates.addAll(oldWorkers.keySet());
+        for (long pid : candidates) {
+            int status = reap(pid);
+            if (status >= 0) {
+                return new Exit(pid, status);
+            }
+        }
+        for (var it = otherChildren.iterator(); it.hasNext(); ) {
+            long pid = it.next();
+            int status = reap(pid);
+            if (status >= 0) {
+                it.remove();
+                log("log command " + pid + " exited, status:" + status);
+            }
+        }
+        return null;
+    }
+
+    private static int reap(long pid) {
+        try {
+            return Posix.reap(pid);
+        } catch (ErrnoException e) {
+            // ECHILD: already gone. Report it as a plain exit rather than wait for ever.
+            return 0;
+        }
+    }
+
+    // ---- helpers ---------------------------------------------------------------------------------------------------
+
+    private void updateStatus() {
+        if (statusFile == null) {
+            return;
+        }
+        SortedMap<Long, Long> pidByGeneration = new TreeMap<>();
+        if (current != null) {
+            pidByGeneration.put(current.generation(), current.pid());
+        }
+        oldWorkers.forEach((pid, gen) -> pidByGeneration.put(gen, pid));
+        statusFile.write(pidByGeneration);
+    }
+
+    private void signal(long pid, int number) {
+        try {
+            Posix.kill(pid, number);
+        } catch (ErrnoException e) {
+            // The worker exited in the meantime; its exit is reaped and reported as usual.
+        }
+    }
+
+    /** Perl sorts pids as strings in its messages; scripts that parse the lines see the same order. */
+    private static List<Long> sortedAsText(Iterable<Long> pids) {
+        List<Long> sorted = new ArrayList<>();
+        pids.forEach(sorted::add);
+        sorted.sort((a, b) -> a.toString().compareTo(b.toString()));
+        return sorted;
+    }
+
+    private static String joinSortedAsText(Iterable<Long> pids) {
+        StringBuilder text = new StringBuilder();
+        for (long pid : sortedAsText(pids)) {
+            text.append(text.length() == 0 ? "" : ",").append(pid);
+        }
+        return text.toString();
+    }
+
+    private static boolean isEmpty(String value) {
+        return value == null || value.isEmpty() || value.equals("0");
+    }
+
+    private static long nowSeconds() {
+        return System.currentTimeMillis() / 1000;
+    }
+
+    private static void log(String line) {
+        System.err.println(line);
+    }
+
+    /** Workers still running when the supervisor must give up on a fatal error. */
+    List<Long> livePids() {
+        List<Long> pids = new ArrayList<>(oldWorkers.keySet());
+        if (current != null) {
+            pids.add(current.pid());
+        }
+        return pids;
+    }
+}
