@@ -18,6 +18,7 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpVersion;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.serverstarter.adapters.ServerStarter;
 import org.serverstarter.adapters.StarterException;
@@ -50,9 +51,10 @@ public final class HelloServer {
                             new HttpObjectAggregator(8192), new Responder(listener, identity));
                 }
             });
-            listener.register(bootstrap);
+            // Printing the channels looks up their local addresses, as an app logging its listeners would.
+            List<Channel> channels = listener.register(bootstrap);
             listener.drainOnShutdown(DRAIN_TIMEOUT);
-            System.out.println("HelloServer serving " + transport + " " + identity);
+            System.out.println("HelloServer serving " + transport + " " + identity + " on " + channels);
         } catch (StarterException e) {
             System.err.println("HelloServer: " + e.getMessage());
             group.shutdownGracefully(0, 0, TimeUnit.SECONDS).await();

@@ -15,8 +15,10 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -148,7 +150,7 @@ class NettyListenerIT {
     @ParameterizedTest(name = "{0}")
     @MethodSource("twoOtherCases")
     @Timeout(180)
-    void termLetsTheRequestInFlightFinish(Case c) throws IOException {
+    void termLetsTheRequestInFlightFinish(Case c) throws Exception {
         InetSocketAddress address = new InetSocketAddress("127.0.0.1", Ports.freeTcpPort());
         Path socket = dir.resolve("app.sock");
         // One case drains a TCP connection, the other a unix one.
@@ -169,7 +171,10 @@ class NettyListenerIT {
                 assertEquals(200, drained.status(), drained.body());
                 assertTrue(drained.body().startsWith("drained"), drained.body());
                 assertEquals("close", drained.header("connection"));
-                // A keep-alive connection that was idle when the drain began is told to close on its next request.
+                // The idle keep-alive connection must hold the drain open: closing it now could cut off a request
+                // the client is sending. Only the absence of an exit can show that, so give a premature one 2 s.
+                assertFalse(exitsWithin(workerPid, Duration.ofSeconds(2)), "the worker exited with a connection open");
+                // That connection is told to close on its next request, which ends the drain.
                 HttpResponse after = idle.get("/");
                 assertEquals(200, after.status());
                 assertEquals("close", after.header("connection"));
@@ -211,6 +216,19 @@ class NettyListenerIT {
         // JDK 24+ warns when Netty loads its native library; JDK 17 accepts the flag too.
         argv.add(1, "--enable-native-access=ALL-UNNAMED");
         return argv;
+    }
+
+    private static boolean exitsWithin(long pid, Duration window) throws Exception {
+        Optional<ProcessHandle> worker = ProcessHandle.of(pid);
+        if (worker.isEmpty()) {
+            return true;
+        }
+        try {
+            worker.get().onExit().get(window.toMillis(), TimeUnit.MILLISECONDS);
+            return true;
+        } catch (TimeoutException e) {
+            return false;
+        }
     }
 
     /** Waits until the worker of {@code generation} answers on {@code address}, and returns that answer. */
