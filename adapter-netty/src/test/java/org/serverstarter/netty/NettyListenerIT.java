@@ -61,10 +61,13 @@ class NettyListenerIT {
 
     static Stream<Case> everyTransportOnEveryJdk() {
         List<Superdaemon> daemons = superdaemons();
+        List<Transport> transports = transports();
+        List<Path> jdks = ChildJava.jdks();
         List<Case> cases = new ArrayList<>();
-        for (Transport transport : transports()) {
-            for (Path jdk : ChildJava.jdks()) {
-                cases.add(new Case(daemons.get(cases.size() % daemons.size()), transport, jdk));
+        for (int t = 0; t < transports.size(); t++) {
+            for (int j = 0; j < jdks.size(); j++) {
+                // Diagonal, so that each superdaemon also meets each transport and each JDK.
+                cases.add(new Case(daemons.get((t + j) % daemons.size()), transports.get(t), jdks.get(j)));
             }
         }
         return cases.stream();
@@ -75,7 +78,7 @@ class NettyListenerIT {
         return spread(0);
     }
 
-    /** Like {@link #twoCases()}, with the transports swapped relative to the JDKs and superdaemons. */
+    /** Like {@link #twoCases()}, with the transports and superdaemons swapped relative to the JDKs. */
     static Stream<Case> twoOtherCases() {
         return spread(1);
     }
@@ -84,7 +87,7 @@ class NettyListenerIT {
         List<Superdaemon> daemons = superdaemons();
         List<Transport> transports = transports();
         List<Path> jdks = ChildJava.jdks();
-        return Stream.of(0, 1).map(i -> new Case(daemons.get(i % daemons.size()),
+        return Stream.of(0, 1).map(i -> new Case(daemons.get((i + shift) % daemons.size()),
                 transports.get((i + shift) % transports.size()), jdks.get((jdks.size() - 1) * i)));
     }
 
