@@ -25,8 +25,7 @@ import org.serverstarter.superdaemon.posix.SpawnRequest.Placement;
  *
  * <p>In the superdaemon the sockets sit wherever the kernel put them (close-on-exec); they are placed at their
  * worker fds only in the child, so an {@code =FD} request can never clobber one of the JVM's own descriptors or
- * another socket (Perl's dup2 in the parent did both). Sockets without a request get 3, 4, … in order, skipping the
- * requested numbers.
+ * another socket (Perl's dup2 in the parent did both).
  */
 final class Listeners {
     private static final int S_IFMT = 0170000;
@@ -40,8 +39,9 @@ final class Listeners {
     private Listeners() {
     }
 
-    static Listeners bind(List<PortSpec> ports, List<String> paths, int backlog, Cleanup cleanup) {
-        List<Integer> workerFds = workerFds(ports, paths.size());
+    static Listeners bind(List<PortSpec> ports, List<String> paths, int backlog, boolean logFile,
+                          Cleanup cleanup) {
+        List<Integer> workerFds = workerFds(ports, paths.size(), logFile);
         List<InetAddress> addresses = new ArrayList<>();
         for (PortSpec spec : ports) {
             addresses.add(resolve(spec));
@@ -64,14 +64,24 @@ final class Listeners {
         return result;
     }
 
-    /** Requested fds first; the rest take the lowest free numbers from 3 up. Two requests for one fd is an error. */
-    static List<Integer> workerFds(List<PortSpec> ports, int pathCount) {
+    /**
+     * The fd each socket gets in the worker: the requested one for {@code =FD}, otherwise the number Perl's
+     * start_server would have given it (the lowest free one, counting fd 3 as Perl's script handle and fd 4 as the
+     * log when there is one), so that SERVER_STARTER_PORT reads the same under both. Requested numbers are reserved
+     * first, so a socket can never land on one of them; two requests for one fd are an error.
+     */
+    static List<Integer> workerFds(List<PortSpec> ports, int pathCount, boolean logFile) {
         Set<Integer> requested = new HashSet<>();
         for (PortSpec spec : ports) {
             if (spec.requestedFd().isPresent() && !requested.add(spec.requestedFd().getAsInt())) {
                 throw Fatal.of("more than one socket requests file descriptor " + spec.requestedFd().getAsInt());
             }
         }
+        Set<Integer> taken = new HashSet<>(List.of(0, 1, 2, 3));
+        if (logFile) {
+            taken.add(4);
+        }
+        taken.addAll(requested);
         List<Integer> fds = new ArrayList<>();
         int next = 3;
         for (int i = 0; i < ports.size() + pathCount; i++) {
@@ -79,10 +89,11 @@ final class Listeners {
                 fds.add(ports.get(i).requestedFd().getAsInt());
                 continue;
             }
-            while (requested.contains(next)) {
+            while (taken.contains(next)) {
                 next++;
             }
-            fds.add(next++);
+            taken.add(next);
+            fds.add(next);
         }
         return fds;
     }

@@ -36,7 +36,7 @@ public final class Startup {
                 throw Fatal.of(e.getMessage());
             }
         }
-        Listeners.workerFds(ports, options.paths().size());
+        Listeners.workerFds(ports, options.paths().size(), options.logFile() != null);
         if (options.dir() != null && !Files.isDirectory(Path.of(options.dir()))) {
             throw new Fatal("failed to chdir:" + options.dir() + ":"
                     + (Files.exists(Path.of(options.dir())) ? "Not a directory" : "No such file or directory"),
@@ -59,7 +59,7 @@ public final class Startup {
                     : LogOutput.open(options.logFile(), environment.forWorker("", 0));
             System.err.println("start_server (pid:" + ProcessHandle.current().pid() + ") starting now...");
             Listeners listeners = Listeners.bind(ports, options.paths(), (int) Math.min(backlog, Integer.MAX_VALUE),
-                    cleanup);
+                    options.logFile() != null, cleanup);
             Supervisor supervisor = new Supervisor(new Supervisor.Settings(program, options.program(), options.dir(),
                     options.interval() == null ? 1 : options.interval(), signalOnHup, hupNumber, signalOnTerm,
                     termNumber, listeners.serverStarterPort(), listeners.placements()), environment, statusFile);
