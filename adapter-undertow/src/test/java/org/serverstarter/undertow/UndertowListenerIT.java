@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -21,10 +22,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -175,6 +178,26 @@ class UndertowListenerIT {
         }
     }
 
+    /**
+     * Pins a limitation the README documents: jboss-threads, which XNIO's worker uses, needs sun.misc.Unsafe, and
+     * JDK 24+ can deny it. Should a later jboss-threads drop Unsafe, this fails and the README needs updating.
+     */
+    @Test
+    @Timeout(60)
+    void deniedUnsafeMemoryAccessIsNamedInOneLine() {
+        Path jdk = ChildJava.jdks().stream().filter(home -> featureVersion(home) >= 24).findFirst().orElse(null);
+        Assumptions.assumeTrue(jdk != null, "no JDK 24+ to run the worker on");
+        List<String> worker = new ArrayList<>(ChildJava.command(jdk, UndertowWorker.class));
+        worker.add(1, "--sun-misc-unsafe-memory-access=deny");
+        List<String> args = new ArrayList<>(List.of("--port=127.0.0.1:" + Ports.freeTcpPort(), "--"));
+        args.addAll(worker);
+        StarterProcess starter = StarterProcess.start(Superdaemon.available().findFirst().orElseThrow(), args,
+                Map.of(), dir);
+        started.add(starter);
+        starter.awaitOutput("StarterException: cannot start the XNIO worker .*"
+                + Pattern.quote("--sun-misc-unsafe-memory-access=deny"), START);
+    }
+
     private StarterProcess start(Superdaemon superdaemon, Path jdk, String... ports) {
         List<String> args = new ArrayList<>(List.of(ports));
         args.add("--");
@@ -186,9 +209,20 @@ class UndertowListenerIT {
 
     private static long awaitServing(StarterProcess starter) {
         starter.awaitOutput(SERVING.pattern(), START);
-        var matcher = SERVING.matcher(starter.output());
+        Matcher matcher = SERVING.matcher(starter.output());
         assertTrue(matcher.find());
         return Long.parseLong(matcher.group(1));
+    }
+
+    /** The JDK's feature release number, from the {@code release} file every JDK image carries. */
+    private static int featureVersion(Path javaHome) {
+        try {
+            Matcher version = Pattern.compile("^JAVA_VERSION=\"(\\d+)", Pattern.MULTILINE)
+                    .matcher(Files.readString(javaHome.resolve("release")));
+            return version.find() ? Integer.parseInt(version.group(1)) : 0;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private static Path currentJdk() {
