@@ -1,0 +1,53 @@
+package org.serverstarter.jetty;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.Fields;
+import org.serverstarter.adapters.ServerStarter;
+import org.serverstarter.adapters.StarterException;
+
+/**
+ * A Jetty app as a user would write it: {@code /} answers with generation and pid, {@code /sleep?ms=N} answers after N
+ * ms. Under start_server it serves the inherited sockets; otherwise it binds {@code PORT} itself.
+ */
+public final class JettyWorker {
+    public static void main(String[] args) throws Exception {
+        long generation = ServerStarter.fromEnvironment().generation();
+        Server server = new Server();
+        server.setHandler(new Handler.Abstract() {
+            @Override
+            public boolean handle(Request request, Response response, Callback callback) throws Exception {
+                Fields query = Request.extractQueryParameters(request);
+                if (request.getHttpURI().getPath().equals("/sleep")) {
+                    System.out.println("sleep started gen=" + generation);
+                    Thread.sleep(Long.parseLong(query.getValue("ms")));
+                }
+                String body = "gen=" + generation + " pid=" + ProcessHandle.current().pid() + "\n";
+                response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain");
+                response.write(true, StandardCharsets.UTF_8.encode(body), callback);
+                return true;
+            }
+        });
+        try {
+            if (!JettyListener.listen(server)) {
+                ServerConnector connector = new ServerConnector(server);
+                connector.setHost("127.0.0.1");
+                connector.setPort(Integer.parseInt(System.getenv("PORT")));
+                server.addConnector(connector);
+            }
+        } catch (StarterException e) {
+            System.err.println("worker: " + e.getMessage());
+            System.exit(3);
+        }
+        JettyListener.drainOnStop(server, Duration.ofSeconds(10));
+        server.start();
+        System.out.println("jetty ready gen=" + generation + " pid=" + ProcessHandle.current().pid());
+    }
+}
