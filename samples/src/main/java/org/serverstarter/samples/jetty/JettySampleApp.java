@@ -1,0 +1,112 @@
+package org.serverstarter.samples.jetty;
+
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpMethod;
+import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.serverstarter.jetty.JettyListener;
+import org.serverstarter.samples.Readiness;
+import org.serverstarter.samples.Settings;
+import org.serverstarter.samples.SleepParameter;
+
+/**
+ * A Jetty HTTP app that serves the sockets inherited from {@code start_server} through {@link JettyListener}, or
+ * 127.0.0.1:$PORT when started on its own. See the samples README for the routes and variables.
+ */
+public final class JettySampleApp {
+    private static final String NAME = "jetty-sample";
+    private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(40);
+
+    private JettySampleApp() {}
+
+    public static void main(String[] args) throws Exception {
+        Settings settings = Settings.fromEnvironment();
+        // Jetty's default pool (200 threads) is far more than a small app on a small box needs.
+        Server server = new Server(new QueuedThreadPool(32, 4));
+        server.setHandler(new Routes(Long.toString(settings.generation())));
+        boolean inherited = JettyListener.listen(server);
+        if (!inherited) {
+            System.out.println(settings.fallbackNotice(NAME));
+            ServerConnector own = new ServerConnector(server);
+            own.setHost("127.0.0.1");
+            own.setPort(settings.fallbackPort());
+            server.addConnector(own);
+        }
+        JettyListener.drainOnStop(server, DRAIN_TIMEOUT);
+        server.start();
+        if (!inherited) {
+            return;
+        }
+        System.out.println(NAME + ": generation " + settings.generation() + " pid " + ProcessHandle.current().pid()
+                + " serving " + server.getConnectors().length + " inherited socket(s)");
+        Readiness.slowStart(settings, NAME, new Readiness.WarmUpPort() {
+            private final ServerConnector warmUp = new ServerConnector(server, 1, 1);
+
+            @Override
+            public InetSocketAddress open() throws Exception {
+                warmUp.setHost("127.0.0.1");
+                warmUp.setPort(0);
+                server.addConnector(warmUp);
+                warmUp.start();
+                return new InetSocketAddress("127.0.0.1", warmUp.getLocalPort());
+            }
+
+            @Override
+            public void close() throws Exception {
+                warmUp.stop();
+                server.removeConnector(warmUp);
+            }
+        });
+    }
+
+    /** {@code GET /} and {@code GET /sleep?ms=N}; both carry {@code X-Generation}. */
+    static final class Routes extends Handler.Abstract {
+        private final String generation;
+
+        Routes(String generation) {
+            this.generation = generation;
+        }
+
+        @Override
+        public boolean handle(Request request, Response response, Callback callback) {
+            response.getHeaders().put("X-Generation", generation);
+            response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain; charset=utf-8");
+            String path = Request.getPathInContext(request);
+            if (!HttpMethod.GET.is(request.getMethod())) {
+                respond(response, callback, HttpStatus.METHOD_NOT_ALLOWED_405, "only GET\n");
+            } else if (path.equals("/")) {
+                respond(response, callback, HttpStatus.OK_200, "hello from jetty, generation " + generation + "\n");
+            } else if (path.equals("/sleep")) {
+                long millis;
+                try {
+                    millis = SleepParameter.millis(Request.extractQueryParameters(request).getValue("ms"));
+                } catch (IllegalArgumentException e) {
+                    respond(response, callback, HttpStatus.BAD_REQUEST_400, e.getMessage() + "\n");
+                    return true;
+                }
+                // Scheduled, not slept: no pool thread is held while the request waits.
+                request.getComponents().getScheduler().schedule(() -> respond(response, callback, HttpStatus.OK_200,
+                        "slept " + millis + " ms, generation " + generation + "\n"), millis, TimeUnit.MILLISECONDS);
+            } else {
+                respond(response, callback, HttpStatus.NOT_FOUND_404, "not found\n");
+            }
+            return true;
+        }
+
+        private static void respond(Response response, Callback callback, int status, String body) {
+            response.setStatus(status);
+            response.write(true, ByteBuffer.wrap(body.getBytes(StandardCharsets.UTF_8)), callback);
+        }
+    }
+}

@@ -1,0 +1,134 @@
+package org.serverstarter.samples.netty;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.serverstarter.netty.NettyListener;
+import org.serverstarter.samples.Readiness;
+import org.serverstarter.samples.Settings;
+import org.serverstarter.samples.SleepParameter;
+
+/**
+ * A Netty HTTP app that serves the sockets inherited from {@code start_server} through {@link NettyListener}, or
+ * 127.0.0.1:$PORT when started on its own. See the samples README for the routes and variables.
+ */
+public final class NettySampleApp {
+    private static final String NAME = "netty-sample";
+    private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(40);
+
+    private NettySampleApp() {}
+
+    public static void main(String[] args) throws InterruptedException {
+        Settings settings = Settings.fromEnvironment();
+        NettyListener listener = NettyListener.fromEnvironment();
+        NettyListener.Transport transport = NettyListener.transport();
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(transport.ioHandlerFactory());
+        String generation = Long.toString(settings.generation());
+        ServerBootstrap bootstrap = new ServerBootstrap().group(group)
+                .channel(transport.serverSocketChannel())
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new HttpServerCodec(), listener.httpDrainHandler(),
+                                new HttpObjectAggregator(64 * 1024), new Routes(generation));
+                    }
+                });
+        if (!listener.isPresent()) {
+            System.out.println(settings.fallbackNotice(NAME));
+            Channel own = bootstrap.bind("127.0.0.1", settings.fallbackPort()).sync().channel();
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                own.close().awaitUninterruptibly();
+                group.shutdownGracefully(0, 5, TimeUnit.SECONDS).awaitUninterruptibly();
+            }));
+            return;
+        }
+        List<Channel> channels = listener.register(bootstrap);
+        listener.drainOnShutdown(DRAIN_TIMEOUT);
+        System.out.println(NAME + ": generation " + generation + " pid " + ProcessHandle.current().pid()
+                + " serving " + channels.size() + " inherited socket(s) with " + transport);
+        Readiness.slowStart(settings, NAME, new Readiness.WarmUpPort() {
+            private Channel warmUp;
+
+            @Override
+            public InetSocketAddress open() throws InterruptedException {
+                warmUp = bootstrap.bind("127.0.0.1", 0).sync().channel();
+                return (InetSocketAddress) warmUp.localAddress();
+            }
+
+            @Override
+            public void close() throws InterruptedException {
+                warmUp.close().sync();
+            }
+        });
+    }
+
+    /** {@code GET /} and {@code GET /sleep?ms=N}; both carry {@code X-Generation}. */
+    private static final class Routes extends SimpleChannelInboundHandler<FullHttpRequest> {
+        private final String generation;
+
+        Routes(String generation) {
+            this.generation = generation;
+        }
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+            boolean keepAlive = HttpUtil.isKeepAlive(request);
+            QueryStringDecoder uri = new QueryStringDecoder(request.uri());
+            if (!request.method().equals(HttpMethod.GET)) {
+                respond(ctx, keepAlive, HttpResponseStatus.METHOD_NOT_ALLOWED, "only GET\n");
+            } else if (uri.path().equals("/")) {
+                respond(ctx, keepAlive, HttpResponseStatus.OK, "hello from netty, generation " + generation + "\n");
+            } else if (uri.path().equals("/sleep")) {
+                List<String> ms = uri.parameters().get("ms");
+                long millis;
+                try {
+                    millis = SleepParameter.millis(ms == null ? null : ms.get(0));
+                } catch (IllegalArgumentException e) {
+                    respond(ctx, keepAlive, HttpResponseStatus.BAD_REQUEST, e.getMessage() + "\n");
+                    return;
+                }
+                // Scheduled, not slept: the event loop keeps serving other connections meanwhile.
+                ctx.executor().schedule(() -> respond(ctx, keepAlive, HttpResponseStatus.OK,
+                        "slept " + millis + " ms, generation " + generation + "\n"), millis, TimeUnit.MILLISECONDS);
+            } else {
+                respond(ctx, keepAlive, HttpResponseStatus.NOT_FOUND, "not found\n");
+            }
+        }
+
+        private void respond(ChannelHandlerContext ctx, boolean keepAlive, HttpResponseStatus status, String body) {
+            FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
+                    Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
+            response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
+            response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
+            response.headers().set("X-Generation", generation);
+            HttpUtil.setKeepAlive(response, keepAlive);
+            if (keepAlive) {
+                ctx.writeAndFlush(response);
+            } else {
+                ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+            }
+        }
+    }
+}

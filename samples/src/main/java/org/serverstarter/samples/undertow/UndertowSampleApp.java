@@ -1,0 +1,98 @@
+package org.serverstarter.samples.undertow;
+
+import io.undertow.Undertow;
+import io.undertow.server.HttpHandler;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.Headers;
+import io.undertow.util.HttpString;
+import io.undertow.util.Methods;
+import io.undertow.util.SameThreadExecutor;
+import io.undertow.util.StatusCodes;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Deque;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.serverstarter.samples.Readiness;
+import org.serverstarter.samples.Settings;
+import org.serverstarter.samples.SleepParameter;
+import org.serverstarter.undertow.UndertowListener;
+
+/**
+ * An Undertow HTTP app that serves the sockets inherited from {@code start_server} through {@link UndertowListener},
+ * or 127.0.0.1:$PORT when started on its own. See the samples README for the routes and variables.
+ */
+public final class UndertowSampleApp {
+    private static final String NAME = "undertow-sample";
+    private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(40);
+    private static final HttpString X_GENERATION = new HttpString("X-Generation");
+
+    private UndertowSampleApp() {}
+
+    public static void main(String[] args) {
+        Settings settings = Settings.fromEnvironment();
+        HttpHandler app = routes(Long.toString(settings.generation()));
+        Optional<UndertowListener> inherited = UndertowListener.listen(app);
+        if (inherited.isEmpty()) {
+            System.out.println(settings.fallbackNotice(NAME));
+            Undertow own = Undertow.builder().addHttpListener(settings.fallbackPort(), "127.0.0.1").setHandler(app).build();
+            own.start();
+            Runtime.getRuntime().addShutdownHook(new Thread(own::stop));
+            return;
+        }
+        UndertowListener listener = inherited.get();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> listener.stop(DRAIN_TIMEOUT), "drain"));
+        System.out.println(NAME + ": generation " + settings.generation() + " pid " + ProcessHandle.current().pid()
+                + " serving " + listener.addresses());
+        // A throwaway server on a private port: UndertowListener serves only the inherited sockets.
+        Readiness.slowStart(settings, NAME, new Readiness.WarmUpPort() {
+            private Undertow warmUp;
+
+            @Override
+            public InetSocketAddress open() {
+                warmUp = Undertow.builder().setIoThreads(1).setWorkerThreads(1)
+                        .addHttpListener(0, "127.0.0.1").setHandler(app).build();
+                warmUp.start();
+                return (InetSocketAddress) warmUp.getListenerInfo().get(0).getAddress();
+            }
+
+            @Override
+            public void close() {
+                warmUp.stop();
+            }
+        });
+    }
+
+    /** {@code GET /} and {@code GET /sleep?ms=N}; both carry {@code X-Generation}. */
+    static HttpHandler routes(String generation) {
+        return exchange -> {
+            exchange.getResponseHeaders().put(X_GENERATION, generation);
+            exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "text/plain; charset=utf-8");
+            if (!exchange.getRequestMethod().equals(Methods.GET)) {
+                respond(exchange, StatusCodes.METHOD_NOT_ALLOWED, "only GET\n");
+            } else if (exchange.getRequestPath().equals("/")) {
+                respond(exchange, StatusCodes.OK, "hello from undertow, generation " + generation + "\n");
+            } else if (exchange.getRequestPath().equals("/sleep")) {
+                Deque<String> ms = exchange.getQueryParameters().get("ms");
+                long millis;
+                try {
+                    millis = SleepParameter.millis(ms == null ? null : ms.getFirst());
+                } catch (IllegalArgumentException e) {
+                    respond(exchange, StatusCodes.BAD_REQUEST, e.getMessage() + "\n");
+                    return;
+                }
+                // Scheduled on the connection's IO thread, not slept on a worker thread.
+                exchange.dispatch(SameThreadExecutor.INSTANCE, () -> exchange.getIoThread().executeAfter(
+                        () -> respond(exchange, StatusCodes.OK, "slept " + millis + " ms, generation " + generation + "\n"),
+                        millis, TimeUnit.MILLISECONDS));
+            } else {
+                respond(exchange, StatusCodes.NOT_FOUND, "not found\n");
+            }
+        };
+    }
+
+    private static void respond(HttpServerExchange exchange, int status, String body) {
+        exchange.setStatusCode(status);
+        exchange.getResponseSender().send(body);
+    }
+}
