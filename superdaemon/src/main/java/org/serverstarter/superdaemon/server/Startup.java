@@ -42,6 +42,12 @@ public final class Startup {
                     + (Files.exists(Path.of(options.dir())) ? "Not a directory" : "No such file or directory"),
                     Files.exists(Path.of(options.dir())) ? 20 : 2);
         }
+        if (options.envdir() != null && !Files.isDirectory(Path.of(options.envdir()))) {
+            // Perl silently loads nothing; a mistyped --envdir would then start workers without their settings.
+            boolean exists = Files.exists(Path.of(options.envdir()));
+            throw new Fatal("envdir is not a directory:" + options.envdir() + ":"
+                    + (exists ? "Not a directory" : "No such file or directory"), exists ? 20 : 2);
+        }
         String program = ProgramPath.resolve(options.program().get(0), environment.get("PATH"), options.dir());
         long backlog = options.backlog() == null || options.backlog() == 0 ? Posix.SOMAXCONN : options.backlog();
         StatusFile statusFile = options.statusFile() == null ? null : new StatusFile(options.statusFile());
