@@ -50,7 +50,7 @@ for fd, entry in report["fds"].items():
 flat["fds"] = ",".join(report["fds"].keys())
 
 def escape(text):
-    return str(text).replace("\\", "\\\\").replace("\n", "\\n").replace("=", "\\=").replace(":", "\\:")
+    return str(text).replace("\\", "\\\\").replace("\n", "\\n").replace("=", "\\=").replace(":", "\\:").replace(" ", "\\ ")
 
 tmp = os.path.join(report_dir, ".report-%s.tmp" % gen)
 with open(tmp, "w") as f:
