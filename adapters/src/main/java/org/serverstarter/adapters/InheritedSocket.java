@@ -91,7 +91,7 @@ public final class InheritedSocket {
      * per socket; closing the channel closes only this process's fd, never the socket the superdaemon and other
      * generations share, and never deletes a unix socket path.
      *
-     * <p>Needs the JVM flag {@value JdkChannels#ADD_OPENS}.
+     * <p>Needs the JVM flag {@code --add-opens=java.base/sun.nio.ch=ALL-UNNAMED}.
      *
      * @throws StarterException when the fd is not open, not a listening socket of the kind the key names, or the JVM
      *     flag is missing
