@@ -57,9 +57,10 @@ import org.xnio.channels.AcceptingChannel;
 public final class UndertowListener {
     /**
      * How long no new exchange may start before the worker is shut down. A connection accepted just before the
-     * acceptors closed may still have its request on the way; this is the time it gets to arrive.
+     * acceptors closed may still have its request on the way, and a keep-alive client may be about to send its
+     * next one; this is the time they get, after which idle connections are closed.
      */
-    private static final Duration QUIET_PERIOD = Duration.ofMillis(300);
+    private static final Duration QUIET_PERIOD = Duration.ofSeconds(1);
 
     private final XnioWorker worker;
     private final List<AcceptingChannel<StreamConnection>> acceptors;
@@ -159,7 +160,7 @@ public final class UndertowListener {
      *   <li>Stops accepting and closes this process's accepting channels. Only our fds are closed: the
      *       listening sockets stay open in the superdaemon and the next generation keeps accepting on them.</li>
      *   <li>From then on every response carries {@code Connection: close}; exchanges already running finish.</li>
-     *   <li>Waits until no exchange is in flight and none has started for a short quiet period, at most
+     *   <li>Waits until no exchange is in flight and none has started for a quiet second, at most
      *       {@code drainTimeout}, then shuts the XNIO worker down, which closes the remaining idle
      *       connections.</li>
      * </ol>

@@ -109,6 +109,16 @@ class UndertowListenerTest {
         }
     }
 
+    @Test
+    void aClientHangingUpMidRequestDoesNotHoldTheDrain() throws Exception {
+        try (HttpConnection slow = HttpConnection.open(address)) {
+            slow.send("/slow");
+            assertTrue(slowEntered.await(30, TimeUnit.SECONDS), "slow request reached the handler");
+        }
+        releaseSlow.countDown();
+        assertTrue(listener.stop(Duration.ofSeconds(20)), "the abandoned exchange still counted as finished");
+    }
+
     private void answerSlowly(HttpServerExchange exchange) {
         slowEntered.countDown();
         try {
