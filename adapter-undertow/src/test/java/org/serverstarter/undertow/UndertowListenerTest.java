@@ -130,7 +130,8 @@ class UndertowListenerTest {
     }
 
     private static boolean refused(InetSocketAddress address) {
-        try (SocketChannel probe = SocketChannel.open(address)) {
+        try {
+            SocketChannel.open(address).close();
             return false;
         } catch (ConnectException e) {
             return true;
