@@ -53,11 +53,6 @@ public final class Main {
             if (options.daemonize() && options.logFile() == null) {
                 throw Fatal.of("Usage: --log-file option must be specified together with --daemonize");
             }
-            if (options.daemonize()) {
-                // A JVM cannot fork; re-launching itself in a new session with the bound sockets is not done yet.
-                throw Fatal.of("--daemonize is not supported yet: run start_server under systemd, or with"
-                        + " setsid/nohup and --log-file");
-            }
             if (options.program().isEmpty()) {
                 throw Fatal.of("server program not specified");
             }

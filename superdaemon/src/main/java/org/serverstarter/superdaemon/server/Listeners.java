@@ -177,9 +177,19 @@ final class Listeners {
         } finally {
             Posix.umask(saved);
         }
+        removeOnExit(file, cleanup);
+        try {
+            Posix.listen(fd, backlog);
+        } catch (ErrnoException e) {
+            throw Fatal.of("failed to listen to file " + path + ":", e);
+        }
+        return fd;
+    }
+
+    /** Only our own socket is removed: another start_server may have replaced the file since. */
+    private static void removeOnExit(Path file, Cleanup cleanup) {
         Object inode = inode(file);
         cleanup.add(() -> {
-            // Only our own socket: another start_server may have replaced the file since.
             if (isSocket(file) && Objects.equals(inode(file), inode)) {
                 try {
                     Files.deleteIfExists(file);
@@ -188,12 +198,31 @@ final class Listeners {
                 }
             }
         });
-        try {
-            Posix.listen(fd, backlog);
-        } catch (ErrnoException e) {
-            throw Fatal.of("failed to listen to file " + path + ":", e);
+    }
+
+    /**
+     * The sockets a daemonized start_server inherited from its foreground half ({@link Daemon}), at the fds given
+     * in command-line order.
+     */
+    static Listeners adopt(List<PortSpec> ports, List<String> paths, List<Integer> fds, boolean logFile,
+                           Cleanup cleanup) {
+        if (fds.size() != ports.size() + paths.size()) {
+            throw Fatal.of("inherited " + fds.size() + " sockets for " + (ports.size() + paths.size()) + " listeners");
         }
-        return fd;
+        List<Integer> workerFds = workerFds(ports, paths.size(), logFile);
+        Listeners result = new Listeners();
+        for (int i = 0; i < fds.size(); i++) {
+            String key = i < ports.size() ? ports.get(i).envKey() : paths.get(i - ports.size());
+            result.listeners.add(new Listener(key, fds.get(i), workerFds.get(i)));
+            if (i >= ports.size()) {
+                removeOnExit(Path.of(key), cleanup);
+            }
+        }
+        return result;
+    }
+
+    List<Integer> fds() {
+        return listeners.stream().map(Listener::fd).toList();
     }
 
     private static boolean isSocket(Path file) {

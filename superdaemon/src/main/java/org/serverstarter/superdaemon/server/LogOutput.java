@@ -62,6 +62,10 @@ final class LogOutput {
         }
     }
 
+    int fd() {
+        return fd;
+    }
+
     /** The pid of the {@code | command} logger, which is our child too, or -1. */
     long loggerPid() {
         return loggerPid;

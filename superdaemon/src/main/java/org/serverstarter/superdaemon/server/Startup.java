@@ -3,7 +3,9 @@ package org.serverstarter.superdaemon.server;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 import org.serverstarter.superdaemon.cli.Options;
 import org.serverstarter.superdaemon.cli.PortSpec;
@@ -23,7 +25,10 @@ public final class Startup {
 
     /** Runs the superdaemon; returns the exit status. */
     public static int run(Options options) {
-        Environment environment = new Environment(System.getenv(), options);
+        String inheritedFds = System.getenv(Daemon.FDS_VARIABLE);
+        Map<String, String> inherited = new HashMap<>(System.getenv());
+        inherited.remove(Daemon.FDS_VARIABLE);
+        Environment environment = new Environment(inherited, options);
         String signalOnHup = Signals.normalise(options.signalOnHup(), "TERM");
         String signalOnTerm = Signals.normalise(options.signalOnTerm(), "TERM");
         int hupNumber = signalNumber("--signal-on-hup", signalOnHup);
@@ -61,11 +66,22 @@ public final class Startup {
                 statusFile.checkWritable();
                 cleanup.add(statusFile::removeIfCreated);
             }
-            LogOutput log = options.logFile() == null ? null
+            LogOutput log = options.logFile() == null || inheritedFds != null ? null
                     : LogOutput.open(options.logFile(), environment.forWorker("", 0));
-            System.err.println("start_server (pid:" + ProcessHandle.current().pid() + ") starting now...");
-            Listeners listeners = Listeners.bind(ports, options.paths(), (int) Math.min(backlog, Integer.MAX_VALUE),
-                    options.logFile() != null, cleanup);
+            Listeners listeners;
+            if (inheritedFds != null) {
+                listeners = Listeners.adopt(ports, options.paths(), Daemon.inheritedFds(inheritedFds),
+                        options.logFile() != null, cleanup);
+            } else {
+                System.err.println("start_server (pid:" + ProcessHandle.current().pid() + ") starting now...");
+                listeners = Listeners.bind(ports, options.paths(), (int) Math.min(backlog, Integer.MAX_VALUE),
+                        options.logFile() != null, cleanup);
+            }
+            if (options.daemonize() && inheritedFds == null) {
+                Daemon.launch(listeners.fds(), log.fd());
+                cleanup.dismissAll();
+                return 0;
+            }
             Supervisor supervisor = new Supervisor(new Supervisor.Settings(program, options.program(), options.dir(),
                     options.interval() == null ? 1 : options.interval(), signalOnHup, hupNumber, signalOnTerm,
                     termNumber, listeners.serverStarterPort(), listeners.placements()), environment, statusFile);
