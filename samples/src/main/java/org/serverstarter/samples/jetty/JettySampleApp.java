@@ -30,8 +30,18 @@ public final class JettySampleApp {
 
     private JettySampleApp() {}
 
-    public static void main(String[] args) throws Exception {
-        Settings settings = Settings.fromEnvironment();
+    public static void main(String[] args) {
+        try {
+            serve(Settings.fromEnvironment());
+        } catch (Exception e) {
+            // Framework threads already started would keep a half-started JVM alive; the superdaemon must see it fail.
+            System.err.print(NAME + ": cannot start: ");
+            e.printStackTrace();
+            System.exit(1);
+        }
+    }
+
+    private static void serve(Settings settings) throws Exception {
         // Jetty's default pool (200 threads) is far more than a small app on a small box needs.
         Server server = new Server(new QueuedThreadPool(32, 4));
         server.setHandler(new Routes(Long.toString(settings.generation())));

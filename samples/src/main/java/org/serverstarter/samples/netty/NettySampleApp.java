@@ -40,14 +40,24 @@ public final class NettySampleApp {
 
     private NettySampleApp() {}
 
-    public static void main(String[] args) throws InterruptedException {
-        Settings settings = Settings.fromEnvironment();
+    public static void main(String[] args) {
+        try {
+            serve(Settings.fromEnvironment());
+        } catch (Exception e) {
+            // Framework threads already started would keep a half-started JVM alive; the superdaemon must see it fail.
+            System.err.print(NAME + ": cannot start: ");
+            e.printStackTrace();
+            System.exit(1);
+        }
+    }
+
+    private static void serve(Settings settings) throws Exception {
         NettyListener listener = NettyListener.fromEnvironment();
         NettyListener.Transport transport = NettyListener.transport();
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(transport.ioHandlerFactory());
         String generation = Long.toString(settings.generation());
+        // No channel class here: NettyListener.register() supplies the adopted channels itself.
         ServerBootstrap bootstrap = new ServerBootstrap().group(group)
-                .channel(transport.serverSocketChannel())
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -57,7 +67,8 @@ public final class NettySampleApp {
                 });
         if (!listener.isPresent()) {
             System.out.println(settings.fallbackNotice(NAME));
-            Channel own = bootstrap.bind("127.0.0.1", settings.fallbackPort()).sync().channel();
+            Channel own = bootstrap.channel(transport.serverSocketChannel())
+                    .bind("127.0.0.1", settings.fallbackPort()).sync().channel();
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 own.close().awaitUninterruptibly();
                 group.shutdownGracefully(0, 5, TimeUnit.SECONDS).awaitUninterruptibly();
@@ -73,7 +84,8 @@ public final class NettySampleApp {
 
             @Override
             public InetSocketAddress open() throws InterruptedException {
-                warmUp = bootstrap.bind("127.0.0.1", 0).sync().channel();
+                warmUp = bootstrap.clone().channel(transport.serverSocketChannel())
+                        .bind("127.0.0.1", 0).sync().channel();
                 return (InetSocketAddress) warmUp.localAddress();
             }
 

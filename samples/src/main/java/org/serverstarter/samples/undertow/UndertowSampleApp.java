@@ -30,7 +30,17 @@ public final class UndertowSampleApp {
     private UndertowSampleApp() {}
 
     public static void main(String[] args) {
-        Settings settings = Settings.fromEnvironment();
+        try {
+            serve(Settings.fromEnvironment());
+        } catch (Exception e) {
+            // Framework threads already started would keep a half-started JVM alive; the superdaemon must see it fail.
+            System.err.print(NAME + ": cannot start: ");
+            e.printStackTrace();
+            System.exit(1);
+        }
+    }
+
+    private static void serve(Settings settings) throws Exception {
         HttpHandler app = routes(Long.toString(settings.generation()));
         Optional<UndertowListener> inherited = UndertowListener.listen(app);
         if (inherited.isEmpty()) {
