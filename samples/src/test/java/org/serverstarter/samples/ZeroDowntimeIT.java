@@ -58,7 +58,8 @@ class ZeroDowntimeIT {
             try (LoadLoop load = LoadLoop.start(address, 200_000, Duration.ofSeconds(150))) {
                 Await.until("the clients to get answers", START_DEADLINE, () -> load.ok() > 0);
                 for (int i = 1; i <= RESTARTS; i++) {
-                    long before = StatusFile.read(status).lastKey();
+                    // The superdaemon writes a generation to the status file only once its --interval has passed.
+                    long before = StatusFile.awaitGenerations(status, gens -> gens.size() == 1, START_DEADLINE).lastKey();
                     try (HttpConnection slow = HttpConnection.open(address)) {
                         slow.send("/sleep?ms=1500");
                         starter.signal("HUP");
