@@ -129,21 +129,30 @@ class NettyListenerIT {
         try (StarterProcess sd = start(c, List.of("--port=127.0.0.1:" + address.getPort(), "--path=" + socket,
                 "--status-file=" + status))) {
             long oldPid = pid(awaitGeneration(1, address));
-            KeepAliveLoad load = new KeepAliveLoad(address);
-            Thread client = new Thread(load, "keep-alive load");
-            client.start();
+            // One client keeps its connection as long as the server lets it, the other connects for every request.
+            Load keepAlive = new Load(address, false);
+            Load reconnecting = new Load(address, true);
+            List<Thread> clients = List.of(new Thread(keepAlive, "keep-alive load"),
+                    new Thread(reconnecting, "reconnecting load"));
+            clients.forEach(Thread::start);
             try {
-                Await.until("10 answers from generation 1", START, () -> load.answered(1) >= 10);
+                Await.until("10 answers from generation 1", START,
+                        () -> keepAlive.answered(1) >= 10 && reconnecting.answered(1) >= 10);
                 sd.signal("HUP");
                 StatusFile.awaitGenerations(status, gens -> gens.keySet().equals(Collections.singleton(2L)), START);
-                Await.until("10 answers from generation 2", START, () -> load.answered(2) >= 10);
+                Await.until("10 answers from generation 2", START,
+                        () -> keepAlive.answered(2) >= 10 && reconnecting.answered(2) >= 10);
             } finally {
-                load.stop();
-                client.join(TimeUnit.SECONDS.toMillis(60));
+                keepAlive.stop();
+                reconnecting.stop();
+                for (Thread client : clients) {
+                    client.join(TimeUnit.SECONDS.toMillis(60));
+                }
             }
-            assertFalse(client.isAlive(), "the load client did not stop");
-            assertEquals(List.of(), load.failures(), "requests lost across the restart");
-            assertTrue(load.closesSeen() >= 1, "generation 1 never answered with Connection: close while draining");
+            assertFalse(clients.stream().anyMatch(Thread::isAlive), "a load client did not stop");
+            assertEquals(List.of(), keepAlive.failures(), "requests lost across the restart (keep-alive)");
+            assertEquals(List.of(), reconnecting.failures(), "requests lost across the restart (reconnecting)");
+            assertTrue(keepAlive.closesSeen() >= 1, "generation 1 never answered with Connection: close while draining");
             assertFalse(ProcessHandle.of(oldPid).map(ProcessHandle::isAlive).orElse(false), "generation 1 still runs");
             assertTrue(Files.exists(socket), "generation 1 removed the shared unix socket " + socket);
             assertEquals(2, generation(HttpClient.get(socket, "/")));
@@ -263,21 +272,24 @@ class NettyListenerIT {
     }
 
     /**
-     * One client sending requests back to back on a keep-alive connection, reconnecting only when the server says
-     * {@code Connection: close}. Any error or non-200 answer is a lost request. Bounded in count and time.
+     * One client sending requests back to back, on a new connection each time or on a keep-alive connection that it
+     * replaces only when the server says {@code Connection: close}. Any error or non-200 answer is a lost request.
+     * Bounded in count and time.
      */
-    private static final class KeepAliveLoad implements Runnable {
+    private static final class Load implements Runnable {
         private static final int MAX_REQUESTS = 200_000;
         private static final Duration MAX_TIME = Duration.ofSeconds(120);
 
         private final InetSocketAddress address;
+        private final boolean reconnectEachTime;
         private final Map<Long, AtomicInteger> answersByGeneration = new ConcurrentHashMap<>();
         private final List<String> failures = Collections.synchronizedList(new ArrayList<>());
         private final AtomicInteger closesSeen = new AtomicInteger();
         private volatile boolean stopped;
 
-        KeepAliveLoad(InetSocketAddress address) {
+        Load(InetSocketAddress address, boolean reconnectEachTime) {
             this.address = address;
+            this.reconnectEachTime = reconnectEachTime;
         }
 
         @Override
@@ -296,8 +308,10 @@ class NettyListenerIT {
                         } else {
                             failures.add("request " + i + ": " + r);
                         }
-                        if (connection.isClosedByServer()) {
-                            closesSeen.incrementAndGet();
+                        if (connection.isClosedByServer() || reconnectEachTime) {
+                            if (connection.isClosedByServer()) {
+                                closesSeen.incrementAndGet();
+                            }
                             connection.close();
                             connection = null;
                         }
