@@ -119,7 +119,10 @@ public final class NettyListener {
      * @throws StarterException when the variable is set but malformed
      */
     public static NettyListener fromEnvironment() {
-        ServerStarter starter = ServerStarter.fromEnvironment();
+        return of(ServerStarter.fromEnvironment());
+    }
+
+    static NettyListener of(ServerStarter starter) {
         if (starter.isPresent()) {
             starter.sockets();
         }

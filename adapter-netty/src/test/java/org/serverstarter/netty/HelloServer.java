@@ -44,13 +44,7 @@ public final class HelloServer {
             if (!listener.isPresent()) {
                 throw new StarterException("HelloServer only runs under a superdaemon");
             }
-            ServerBootstrap bootstrap = new ServerBootstrap().group(group).childHandler(new ChannelInitializer<Channel>() {
-                @Override
-                protected void initChannel(Channel ch) {
-                    ch.pipeline().addLast(new HttpServerCodec(), listener.httpDrainHandler(),
-                            new HttpObjectAggregator(8192), new Responder(listener, identity));
-                }
-            });
+            ServerBootstrap bootstrap = bootstrap(group, listener, identity);
             // Printing the channels looks up their local addresses, as an app logging its listeners would.
             List<Channel> channels = listener.register(bootstrap);
             listener.drainOnShutdown(DRAIN_TIMEOUT);
@@ -60,6 +54,17 @@ public final class HelloServer {
             group.shutdownGracefully(0, 0, TimeUnit.SECONDS).await();
             System.exit(1);
         }
+    }
+
+    /** The app's bootstrap, as the README shows it; {@code identity} goes into every answer. */
+    static ServerBootstrap bootstrap(EventLoopGroup group, NettyListener listener, String identity) {
+        return new ServerBootstrap().group(group).childHandler(new ChannelInitializer<Channel>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.pipeline().addLast(new HttpServerCodec(), listener.httpDrainHandler(),
+                        new HttpObjectAggregator(8192), new Responder(listener, identity));
+            }
+        });
     }
 
     private static final class Responder extends SimpleChannelInboundHandler<FullHttpRequest> {

@@ -1,0 +1,140 @@
+package org.serverstarter.netty;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.DefaultEventLoopGroup;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.unix.DomainSocketAddress;
+import io.netty.channel.unix.Socket;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.serverstarter.adapters.ServerStarter;
+import org.serverstarter.adapters.StarterException;
+import org.serverstarter.netty.NettyListener.Transport;
+import org.serverstarter.testkit.Await;
+import org.serverstarter.testkit.HttpConnection;
+import org.serverstarter.testkit.HttpResponse;
+
+/**
+ * {@link NettyListener} in this JVM, on listening sockets made here with Netty's native socket calls (so their fd
+ * numbers are known) and described in a {@code SERVER_STARTER_PORT} value, as a superdaemon would pass them.
+ */
+class NettyListenerTest {
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void nativeSockets() {
+        assumeTrue(Epoll.isAvailable(), "needs Netty's native library to create sockets: " + Epoll.unavailabilityCause());
+    }
+
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    @Timeout(60)
+    void servesATcpSocketAndDrainsAKeepAliveConnection(Transport transport) throws Exception {
+        Socket listening = Socket.newSocketStream();
+        listening.bind(new InetSocketAddress("127.0.0.1", 0));
+        listening.listen(64);
+        InetSocketAddress address = new InetSocketAddress("127.0.0.1", listening.localAddress().getPort());
+        serveAndDrain(transport, listening, address.getHostString() + ":" + address.getPort(),
+                () -> HttpConnection.open(address));
+    }
+
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    @Timeout(60)
+    void servesAUnixSocketAndLeavesItsPathInPlace(Transport transport) throws Exception {
+        Path path = dir.resolve("app.sock");
+        Socket listening = Socket.newSocketDomain();
+        listening.bind(new DomainSocketAddress(path.toFile()));
+        listening.listen(64);
+        serveAndDrain(transport, listening, path.toString(), () -> HttpConnection.open(path));
+        assertTrue(Files.exists(path), "the drain deleted " + path);
+    }
+
+    @Test
+    void notUnderASuperdaemon() {
+        NettyListener listener = NettyListener.of(ServerStarter.fromEnvironment(Map.of()));
+        assertFalse(listener.isPresent());
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, Transport.NIO.ioHandlerFactory());
+        try {
+            StarterException e = assertThrows(StarterException.class,
+                    () -> listener.register(HelloServer.bootstrap(group, listener, "none")));
+            assertTrue(e.getMessage().contains("SERVER_STARTER_PORT"), e.getMessage());
+        } finally {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+    }
+
+    @Test
+    void rejectsAGroupItCannotMatchAChannelTo() {
+        NettyListener listener = NettyListener.of(ServerStarter.fromEnvironment(Map.of("SERVER_STARTER_PORT", "")));
+        EventLoopGroup group = new DefaultEventLoopGroup(1);
+        try {
+            ServerBootstrap bootstrap = HelloServer.bootstrap(group, listener, "none");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> listener.register(bootstrap));
+            assertTrue(e.getMessage().contains("NettyListener.Transport"), e.getMessage());
+        } finally {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+    }
+
+    private interface Connect {
+        HttpConnection open() throws Exception;
+    }
+
+    private void serveAndDrain(Transport transport, Socket listening, String key, Connect connect) throws Exception {
+        NettyListener listener = NettyListener.of(ServerStarter.fromEnvironment(
+                Map.of("SERVER_STARTER_PORT", key + "=" + listening.intValue())));
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, transport.ioHandlerFactory());
+        List<Channel> channels = List.of();
+        try {
+            channels = listener.register(HelloServer.bootstrap(group, listener, "gen=0 pid=0"));
+            assertEquals(1, channels.size());
+            // The message is built eagerly, so the channel's address is looked up, as any log line would do.
+            assertTrue(channels.get(0).isActive(), "not active: " + channels);
+            try (HttpConnection keepAlive = connect.open()) {
+                HttpResponse first = keepAlive.get("/");
+                assertEquals(200, first.status());
+                assertFalse(keepAlive.isClosedByServer());
+
+                CompletableFuture<Boolean> drained =
+                        CompletableFuture.supplyAsync(() -> listener.drain(Duration.ofSeconds(30)));
+                Await.until("draining", Duration.ofSeconds(10), listener::isDraining);
+                // The drain waits for this connection; its next answer tells the client to go away.
+                HttpResponse last = keepAlive.get("/");
+                assertEquals(200, last.status());
+                assertEquals("close", last.header("connection"));
+                assertTrue(drained.get(30, TimeUnit.SECONDS), "the drain ran into its deadline");
+            }
+            assertFalse(channels.get(0).isOpen());
+        } finally {
+            if (channels.isEmpty()) {
+                listening.close(); // never adopted, still ours to close
+            } else {
+                listener.drain(Duration.ZERO);
+            }
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+    }
+}
