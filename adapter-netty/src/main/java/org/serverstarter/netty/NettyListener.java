@@ -2,7 +2,7 @@ package org.serverstarter.netty;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFactory;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoEventLoopGroup;
@@ -108,6 +108,7 @@ public final class NettyListener {
     private final ChannelGroup connections =
             new DefaultChannelGroup("server-starter connections", GlobalEventExecutor.INSTANCE);
     private final List<Channel> serverChannels = new CopyOnWriteArrayList<>();
+    private boolean registered;
 
     private NettyListener(ServerStarter starter) {
         this.starter = starter;
@@ -151,8 +152,13 @@ public final class NettyListener {
      * @throws StarterException when not under a superdaemon, or an inherited fd is not a listening socket of the
      *     kind its entry names, or (NIO) the JVM flag is missing
      * @throws IllegalArgumentException when the bootstrap's groups are not built from a {@link Transport}
+     * @throws IllegalStateException when called a second time
      */
-    public List<Channel> register(ServerBootstrap bootstrap) {
+    public synchronized List<Channel> register(ServerBootstrap bootstrap) {
+        if (registered) {
+            // A second channel on the same fd would close it under the first one.
+            throw new IllegalStateException("register() was already called");
+        }
         Transport transport = Transport.of(bootstrap.config().group(), "group");
         EventLoopGroup childGroup = bootstrap.config().childGroup();
         if (childGroup != null && Transport.of(childGroup, "childGroup") != transport) {
@@ -171,16 +177,19 @@ public final class NettyListener {
             adopted.forEach(Channel::close);
             throw e;
         }
+        registered = true;
         ChannelHandler tracked = new ConnectionTracker(connections, appChildHandler);
-        List<Channel> registered = new ArrayList<>();
-        for (ServerChannel channel : adopted) {
-            ChannelFuture f = bootstrap.clone().childHandler(tracked)
-                    .channelFactory((io.netty.channel.ChannelFactory<ServerChannel>) () -> channel)
-                    .register().syncUninterruptibly();
-            serverChannels.add(f.channel());
-            registered.add(f.channel());
+        try {
+            for (ServerChannel channel : adopted) {
+                ChannelFactory<ServerChannel> factory = () -> channel;
+                bootstrap.clone().childHandler(tracked).channelFactory(factory).register().syncUninterruptibly();
+                serverChannels.add(channel);
+            }
+        } catch (RuntimeException e) {
+            adopted.forEach(Channel::close);
+            throw e;
         }
-        return registered;
+        return List.copyOf(serverChannels);
     }
 
     /**

@@ -8,10 +8,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.DefaultEventLoopGroup;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.Epoll;
+import io.netty.channel.local.LocalIoHandler;
 import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.channel.unix.Socket;
 import java.net.InetSocketAddress;
@@ -89,7 +89,7 @@ class NettyListenerTest {
     @Test
     void rejectsAGroupItCannotMatchAChannelTo() {
         NettyListener listener = NettyListener.of(ServerStarter.fromEnvironment(Map.of("SERVER_STARTER_PORT", "")));
-        EventLoopGroup group = new DefaultEventLoopGroup(1);
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, LocalIoHandler.newFactory());
         try {
             ServerBootstrap bootstrap = HelloServer.bootstrap(group, listener, "none");
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> listener.register(bootstrap));
