@@ -14,6 +14,7 @@ import io.netty.channel.epoll.Epoll;
 import io.netty.channel.local.LocalIoHandler;
 import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.channel.unix.Socket;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,9 +53,7 @@ class NettyListenerTest {
     @EnumSource(Transport.class)
     @Timeout(60)
     void servesATcpSocketAndDrainsAKeepAliveConnection(Transport transport) throws Exception {
-        Socket listening = Socket.newSocketStream();
-        listening.bind(new InetSocketAddress("127.0.0.1", 0));
-        listening.listen(64);
+        Socket listening = tcpListening();
         InetSocketAddress address = new InetSocketAddress("127.0.0.1", listening.localAddress().getPort());
         serveAndDrain(transport, listening, address.getHostString() + ":" + address.getPort(),
                 () -> HttpConnection.open(address));
@@ -70,6 +69,25 @@ class NettyListenerTest {
         listening.listen(64);
         serveAndDrain(transport, listening, path.toString(), () -> HttpConnection.open(path));
         assertTrue(Files.exists(path), "the drain deleted " + path);
+    }
+
+    @Test
+    @Timeout(60)
+    void atTheDeadlineTheDrainClosesIdleConnections() throws Exception {
+        Socket listening = tcpListening();
+        InetSocketAddress address = new InetSocketAddress("127.0.0.1", listening.localAddress().getPort());
+        NettyListener listener = NettyListener.of(ServerStarter.fromEnvironment(
+                Map.of("SERVER_STARTER_PORT", "127.0.0.1:" + address.getPort() + "=" + listening.intValue())));
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, Transport.EPOLL.ioHandlerFactory());
+        try (HttpConnection idle = registerAndConnect(listener, group, listening, () -> HttpConnection.open(address))) {
+            assertEquals(200, idle.get("/").status());
+
+            assertFalse(listener.drain(Duration.ofMillis(300)), "an idle keep-alive connection let the drain end");
+            assertThrows(IOException.class, idle::read, "the server kept the idle connection open");
+        } finally {
+            listener.drain(Duration.ZERO);
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        }
     }
 
     @Test
@@ -97,6 +115,25 @@ class NettyListenerTest {
         } finally {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         }
+    }
+
+    private static Socket tcpListening() throws IOException {
+        Socket listening = Socket.newSocketStream();
+        listening.bind(new InetSocketAddress("127.0.0.1", 0));
+        listening.listen(64);
+        return listening;
+    }
+
+    /** Registers {@code listening} (closing it if that fails, since then nothing else will) and connects to it. */
+    private static HttpConnection registerAndConnect(NettyListener listener, EventLoopGroup group, Socket listening,
+                                                     Connect connect) throws Exception {
+        try {
+            listener.register(HelloServer.bootstrap(group, listener, "gen=0 pid=0"));
+        } catch (RuntimeException e) {
+            listening.close();
+            throw e;
+        }
+        return connect.open();
     }
 
     private interface Connect {
