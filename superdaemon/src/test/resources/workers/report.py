@@ -3,6 +3,7 @@
 
 REPORT_DIR       where report-GEN.properties and signals-PID go
 FAIL_GENERATIONS comma-separated generations that exit at once with FAIL_STATUS (default 1)
+IGNORE_TERM      when set, TERM/INT/USR1 are recorded but do not end the worker
 """
 import os, signal, socket, sys, threading, time
 
@@ -61,7 +62,7 @@ os.rename(tmp, os.path.join(report_dir, "report-%s.properties" % gen))
 def record(signum, frame):
     with open(os.path.join(report_dir, "signals-%d" % os.getpid()), "a") as f:
         f.write(signal.Signals(signum).name + "\n")
-    if signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
+    if signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1) and not os.environ.get("IGNORE_TERM"):
         os._exit(0)
 
 for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGCONT):

@@ -20,12 +20,13 @@ public final class CommandLine {
 
     static {
         for (String name : List.of("log-file", "pid-file", "dir", "signal-on-hup", "signal-on-term", "envdir",
-                "status-file")) {
+                "status-file", "readiness")) {
             OPTIONS.put(name, Kind.STRING);
         }
         OPTIONS.put("port", Kind.LIST);
         OPTIONS.put("path", Kind.LIST);
-        for (String name : List.of("interval", "backlog", "auto-restart-interval", "kill-old-delay")) {
+        for (String name : List.of("interval", "backlog", "auto-restart-interval", "kill-old-delay",
+                "ready-timeout", "kill-timeout", "max-backoff", "timeout")) {
             OPTIONS.put(name, Kind.INTEGER);
         }
         for (String name : List.of("enable-auto-restart", "daemonize", "restart", "stop", "help", "version")) {
@@ -117,6 +118,11 @@ public final class CommandLine {
                 values.containsKey("stop"),
                 values.containsKey("help"),
                 values.containsKey("version"),
+                values.get("readiness"),
+                integers.get("ready-timeout"),
+                integers.get("kill-timeout"),
+                integers.get("max-backoff"),
+                integers.get("timeout"),
                 program);
     }
 

@@ -5,6 +5,10 @@ import java.util.List;
 /**
  * start_server's options as given on the command line, before any default is applied (a {@code null} means "not
  * given", which matters: the environment fills in some of them, see {@code Environment}).
+ *
+ * <p>The first block are Perl's options. The last five go beyond Perl and are off unless given:
+ * {@code --readiness=notify} with {@code --ready-timeout}, {@code --kill-timeout}, {@code --max-backoff}, and
+ * {@code --timeout} for the client modes.
  */
 public record Options(
         List<String> ports,
@@ -26,6 +30,11 @@ public record Options(
         boolean stop,
         boolean help,
         boolean version,
+        String readiness,
+        Long readyTimeout,
+        Long killTimeout,
+        Long maxBackoff,
+        Long timeout,
         List<String> program) {
 
     public Options {

@@ -5,11 +5,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
 
 import org.serverstarter.superdaemon.server.Fatal;
 
-/** Reading the pid file the way both client modes need it. */
+/** What both client modes share: reading the pid file, and waiting with an optional {@code --timeout}. */
 final class ClientFiles {
+    private static final long POLL_MILLIS = 100;
+    private static final int ETIMEDOUT = 110;
     private ClientFiles() {
     }
 
@@ -23,6 +26,25 @@ final class ClientFiles {
             throw new Fatal("failed to open file:" + path + ":No such file or directory", 2);
         } catch (IOException e) {
             throw Fatal.of("failed to open file:" + path + ":" + e.getMessage());
+        }
+    }
+
+    /** The {@code System.nanoTime()} at which to give up; practically never without a timeout. */
+    static long deadline(Long timeoutSeconds) {
+        long seconds = timeoutSeconds == null ? 100L * 365 * 24 * 3600 : Math.max(0, timeoutSeconds);
+        return System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    }
+
+    static Fatal timedOut(Long timeoutSeconds, String what) {
+        return new Fatal("timed out after " + timeoutSeconds + " secs waiting for " + what, ETIMEDOUT);
+    }
+
+    static void pause() {
+        try {
+            TimeUnit.MILLISECONDS.sleep(POLL_MILLIS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw Fatal.of("interrupted");
         }
     }
 

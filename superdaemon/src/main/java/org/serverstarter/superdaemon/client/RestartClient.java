@@ -6,7 +6,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.TreeSet;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -20,10 +19,10 @@ import org.serverstarter.superdaemon.server.Fatal;
  * {@code start_server --restart}: sends HUP to the superdaemon named in the pid file and waits until the status file
  * lists one generation, newer than every generation it listed before. Perl waits for exactly "highest + 1" and so
  * hangs for ever when that generation failed to start and a later one succeeded; any newer one counts here.
+ * With {@code --timeout=SECONDS} it gives up after that long (exit 110, ETIMEDOUT); Perl waits for ever.
  */
 public final class RestartClient {
     private static final Pattern GENERATION = Pattern.compile("^(\\d+):");
-    private static final long POLL_MILLIS = 100;
 
     private RestartClient() {
     }
@@ -39,6 +38,7 @@ public final class RestartClient {
             throw Fatal.of("no active process found in the status file");
         }
         long target = before.last() + 1;
+        long deadline = ClientFiles.deadline(options.timeout());
         try {
             Posix.kill(ClientFiles.parsePid(pid, options.pidFile()), Signals.HUP);
         } catch (ErrnoException e) {
@@ -49,7 +49,11 @@ public final class RestartClient {
             if (now.size() == 1 && now.first() >= target) {
                 return 0;
             }
-            sleep();
+            if (System.nanoTime() - deadline > 0) {
+                throw ClientFiles.timedOut(options.timeout(), "the restart (status file lists generations "
+                        + now + ", waiting for one newer than " + before.last() + ")");
+            }
+            ClientFiles.pause();
         }
     }
 
@@ -70,14 +74,5 @@ public final class RestartClient {
             }
         }
         return generations;
-    }
-
-    private static void sleep() {
-        try {
-            TimeUnit.MILLISECONDS.sleep(POLL_MILLIS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw Fatal.of("interrupted");
-        }
     }
 }

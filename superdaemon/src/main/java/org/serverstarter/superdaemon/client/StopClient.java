@@ -8,7 +8,8 @@ import org.serverstarter.superdaemon.server.Fatal;
 
 /**
  * {@code start_server --stop}: sends TERM to the superdaemon named in the pid file, then waits for the pid file's
- * lock, which the superdaemon gives up only after its last worker has exited.
+ * lock, which the superdaemon gives up only after its last worker has exited; with {@code --timeout=SECONDS} for
+ * that long at most (exit 110, ETIMEDOUT).
  *
  * <p>Unlike Perl, a pid file whose lock nobody holds is reported as stale and nothing is signalled: the pid in it
  * may by now belong to an unrelated process.
@@ -43,7 +44,17 @@ public final class StopClient {
             } catch (ErrnoException e) {
                 throw Fatal.of("failed to send SIGTERM to the server process:", e);
             }
-            Posix.lockExclusive(fd);
+            if (options.timeout() == null) {
+                Posix.lockExclusive(fd);
+                return 0;
+            }
+            long deadline = ClientFiles.deadline(options.timeout());
+            while (!Posix.tryLockExclusive(fd)) {
+                if (System.nanoTime() - deadline > 0) {
+                    throw ClientFiles.timedOut(options.timeout(), "start_server (pid " + pid + ") to exit");
+                }
+                ClientFiles.pause();
+            }
             return 0;
         } catch (ErrnoException e) {
             throw Fatal.of("flock failed(" + path + "): ", e);

@@ -84,13 +84,14 @@ public final class Startup {
             }
             Supervisor supervisor = new Supervisor(new Supervisor.Settings(program, options.program(), options.dir(),
                     options.interval() == null ? 1 : options.interval(), signalOnHup, hupNumber, signalOnTerm,
-                    termNumber, listeners.serverStarterPort(), listeners.placements()), environment, statusFile);
+                    termNumber, listeners.serverStarterPort(), listeners.placements(),
+                    positive(options.killTimeout()), positive(options.maxBackoff())), environment, statusFile);
             installSignalHandlers(supervisor);
             if (log != null) {
                 log.redirect();
-                if (log.loggerPid() > 0) {
-                    supervisor.watch(log.loggerPid());
-                }
+                supervisor.useLog(log);
+            } else if (options.logFile() != null) {
+                supervisor.useLog(LogOutput.inherited(options.logFile()));
             }
             if (options.pidFile() != null) {
                 PidFile pidFile = PidFile.acquire(options.pidFile());
@@ -113,6 +114,10 @@ public final class Startup {
         return 0;
     }
 
+    private static long positive(Long value) {
+        return value == null ? 0 : Math.max(0, value);
+    }
+
     private static int signalNumber(String option, String name) {
         return Signals.number(name).orElseThrow(
                 () -> Fatal.of("Unrecognized signal name \"" + name + "\" (" + option + ")"));
@@ -124,7 +129,7 @@ public final class Startup {
      * closed log pipe does not kill us and workers inherit it ignored.
      */
     private static void installSignalHandlers(Supervisor supervisor) {
-        for (String name : List.of("HUP", "INT", "TERM", "ALRM")) {
+        for (String name : List.of("HUP", "INT", "TERM", "ALRM", "USR1")) {
             Posix.defaultSignal(Signals.number(name).getAsInt());
             Signal.handle(new Signal(name), s -> supervisor.post(name));
         }

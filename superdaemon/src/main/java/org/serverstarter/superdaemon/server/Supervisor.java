@@ -42,6 +42,9 @@ final class Supervisor {
 
     private Worker current;
     private final Map<Long, Long> oldWorkers = new LinkedHashMap<>();
+    /** Old workers that were signalled, with the time after which they get KILL ({@code --kill-timeout}). */
+    private final Map<Long, Long> killDeadlines = new LinkedHashMap<>();
+    private LogOutput log;
     private final List<Long> otherChildren = new ArrayList<>();
     private long generation;
     private long lastRestartSeconds;
@@ -55,7 +58,7 @@ final class Supervisor {
     /** What the loop needs from the command line, with defaults applied. */
     record Settings(String program, List<String> argv, String directory, long interval, String signalOnHup,
                     int signalOnHupNumber, String signalOnTerm, int signalOnTermNumber, String serverStarterPort,
-                    List<SpawnRequest.Placement> placements) {
+                    List<SpawnRequest.Placement> placements, long killTimeout, long maxBackoff) {
     }
 
     Supervisor(Settings settings, Environment environment, StatusFile statusFile) {
@@ -69,9 +72,15 @@ final class Supervisor {
         events.add(event);
     }
 
-    /** Also reaps this child (the {@code | command} logger), reporting its exit without taking it for a worker. */
-    void watch(long pid) {
-        otherChildren.add(pid);
+    /**
+     * The log to reopen on USR1. Its {@code | command} logger is our child too: it is reaped and reported, never
+     * taken for a worker.
+     */
+    void useLog(LogOutput log) {
+        this.log = log;
+        if (log.loggerPid() > 0) {
+            otherChildren.add(log.loggerPid());
+        }
     }
 
     /** Runs until TERM or INT has stopped every worker. */
@@ -79,6 +88,7 @@ final class Supervisor {
         startWorker();
         while (true) {
             Exit exit = waitForEvent();
+            escalate();
             environment.reloadEnvdir();
             if (environment.isTrue("ENABLE_AUTO_RESTART") && isEmpty(environment.get("AUTO_RESTART_INTERVAL"))) {
                 environment.setDefault("AUTO_RESTART_INTERVAL", "360");
@@ -91,6 +101,7 @@ final class Supervisor {
                 } else {
                     log("old worker " + exit.pid() + " died, status:" + exit.status());
                     oldWorkers.remove(exit.pid());
+                    killDeadlines.remove(exit.pid());
                     updateStatus();
                 }
             }
@@ -101,6 +112,8 @@ final class Supervisor {
                     log("received HUP, spawning a new worker");
                     restart = true;
                     break;
+                } else if (signal.equals("USR1")) {
+                    reopenLog();
                 } else if (!signal.equals("ALRM")) {
                     shutDown(signal);
                     return;
@@ -150,6 +163,7 @@ final class Supervisor {
         log("killing old workers");
         for (long pid : sortedAsText(oldWorkers.keySet())) {
             signal(pid, settings.signalOnHupNumber());
+            armKill(pid);
         }
     }
 
@@ -158,7 +172,15 @@ final class Supervisor {
      * or INT arrived meanwhile.
      */
     private void startWorker() {
+        int failures = 0;
         while (true) {
+            if (failures > 0 && settings.maxBackoff() > 0) {
+                long delay = Math.min(1L << Math.min(failures - 1, 30), settings.maxBackoff());
+                log("backing off " + delay + " secs before the next attempt");
+                if (sleepUnlessStopping(delay * 1000)) {
+                    return;
+                }
+            }
             generation++;
             long pid;
             try {
@@ -167,6 +189,7 @@ final class Supervisor {
                         settings.placements(), false));
             } catch (ErrnoException e) {
                 log("failed to exec " + settings.argv().get(0) + ":" + e.getMessage());
+                failures++;
                 if (sleepUnlessStopping(settings.interval() * 1000)) {
                     return;
                 }
@@ -182,6 +205,7 @@ final class Supervisor {
                 return;
             }
             log("new worker " + pid + " seems to have failed to start, exit status:" + status);
+            failures++;
             if (stopping) {
                 return;
             }
@@ -197,10 +221,13 @@ final class Supervisor {
             current = null;
         }
         log("received " + trigger + ", sending " + name + " to all workers:" + joinSortedAsText(oldWorkers.keySet()));
+        killDeadlines.clear();
         for (long pid : sortedAsText(oldWorkers.keySet())) {
             signal(pid, number);
+            armKill(pid);
         }
         while (!oldWorkers.isEmpty()) {
+            escalate();
             Exit exit = waitForChild();
             if (exit != null && oldWorkers.remove(exit.pid()) != null) {
                 log("worker " + exit.pid() + " died, status:" + exit.status());
@@ -229,7 +256,7 @@ final class Supervisor {
                 return reapAny();
             }
             if (!event.equals(CHILD)) {
-                signals.add(event);
+                queue(event);
                 return reapAny();
             }
             exit = reapAny();
@@ -239,18 +266,20 @@ final class Supervisor {
         }
     }
 
-    /** Waits for any child to exit, queueing the signals that arrive meanwhile. */
+    /**
+     * Waits up to a second for a child to exit, queueing the signals that arrive meanwhile; null if none did, so
+     * that the caller can look at its kill deadlines.
+     */
     private Exit waitForChild() {
-        while (true) {
-            Exit exit = reapAny();
-            if (exit != null) {
-                return exit;
-            }
-            String event = poll(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(MAX_WAIT_MILLIS));
-            if (event != null && !event.equals(CHILD)) {
-                signals.add(event);
-            }
+        Exit exit = reapAny();
+        if (exit != null) {
+            return exit;
         }
+        String event = poll(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(MAX_WAIT_MILLIS));
+        if (event != null && !event.equals(CHILD)) {
+            queue(event);
+        }
+        return reapAny();
     }
 
     /** Sleeps; TERM or INT end the sleep early (returning true), other signals are kept for the loop. */
@@ -265,7 +294,7 @@ final class Supervisor {
                 return false;
             }
             if (!event.equals(CHILD)) {
-                signals.add(event);
+                queue(event);
             }
         }
     }
@@ -279,7 +308,7 @@ final class Supervisor {
                 return;
             }
             if (!event.equals(CHILD)) {
-                signals.add(event);
+                queue(event);
             }
         }
     }
@@ -300,7 +329,7 @@ final class Supervisor {
     private void drainEvents() {
         for (String event; (event = events.poll()) != null; ) {
             if (!event.equals(CHILD)) {
-                signals.add(event);
+                queue(event);
             }
         }
     }
@@ -335,6 +364,47 @@ final class Supervisor {
         } catch (ErrnoException e) {
             // ECHILD: already gone. Report it as a plain exit rather than wait for ever.
             return 0;
+        }
+    }
+
+    /**
+     * Keeps a signal for the loop. A HUP while one is already waiting is dropped: however many HUPs arrive during a
+     * restart, they lead to one more restart, not one each (Perl queues them all).
+     */
+    private void queue(String signal) {
+        if (signal.equals("HUP") && signals.contains("HUP")) {
+            return;
+        }
+        signals.add(signal);
+    }
+
+    private void armKill(long pid) {
+        if (settings.killTimeout() > 0) {
+            killDeadlines.put(pid, System.nanoTime() + TimeUnit.SECONDS.toNanos(settings.killTimeout()));
+        }
+    }
+
+    /** {@code --kill-timeout}: KILL for the signalled workers that are still there after it. */
+    private void escalate() {
+        long now = System.nanoTime();
+        for (var it = killDeadlines.entrySet().iterator(); it.hasNext(); ) {
+            var entry = it.next();
+            if (now - entry.getValue() >= 0) {
+                it.remove();
+                if (oldWorkers.containsKey(entry.getKey())) {
+                    log("worker " + entry.getKey() + " is still running " + settings.killTimeout()
+                            + " secs after it was signalled, sending KILL");
+                    signal(entry.getKey(), Signals.KILL);
+                }
+            }
+        }
+    }
+
+    private void reopenLog() {
+        if (log == null) {
+            log("received USR1 but there is no --log-file to reopen");
+        } else {
+            log.reopen();
         }
     }
 
