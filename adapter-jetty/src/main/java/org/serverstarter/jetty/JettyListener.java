@@ -9,8 +9,10 @@ import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.component.LifeCycle;
 import org.serverstarter.adapters.Drain;
 import org.serverstarter.adapters.InheritedSocket;
+import org.serverstarter.adapters.Readiness;
 import org.serverstarter.adapters.ServerStarter;
 import org.serverstarter.adapters.StarterException;
 
@@ -48,11 +50,21 @@ public final class JettyListener {
      * {@link ServerConnector#open(ServerSocketChannel)}, unix sockets through a connector that never binds and never
      * deletes the socket file. Call before {@code server.start()}.
      *
+     * <p>Either way, once {@code server.start()} has started every connector, {@code READY=1} goes to
+     * {@code NOTIFY_SOCKET} when it is set (see {@link Readiness}; {@link Readiness#deferReady()} leaves that to the
+     * app).
+     *
      * @return false when {@code SERVER_STARTER_PORT} is not set, so the caller binds a port of its own
      * @throws StarterException when the variable is set but an entry is malformed, an fd is not the listening socket
      *     it claims to be, or the JVM lacks the {@code --add-opens} flag
      */
     public static boolean listen(Server server, HttpConfiguration config) {
+        server.addEventListener(new LifeCycle.Listener() {
+            @Override
+            public void lifeCycleStarted(LifeCycle event) {
+                Readiness.notifyServing();
+            }
+        });
         ServerStarter starter = ServerStarter.fromEnvironment();
         if (!starter.isPresent()) {
             return false;
@@ -81,7 +93,8 @@ public final class JettyListener {
     /**
      * Makes the JVM's shutdown (TERM from the superdaemon, or INT) a graceful stop: stop accepting, so new connections
      * go to the next generation; answer every request already received, with {@code Connection: close}; wait until
-     * none is in flight, at most {@code timeout}; then stop the server. Call after {@code server.setHandler(...)} and
+     * none is in flight, at most {@code timeout}; then stop the server. {@code STOPPING=1} goes to
+     * {@code NOTIFY_SOCKET}, when set, as the drain starts. Call after {@code server.setHandler(...)} and
      * before {@code server.start()}; do not also use {@code setStopAtShutdown(true)}.
      */
     public static void drainOnStop(Server server, Duration timeout) {
@@ -99,6 +112,7 @@ public final class JettyListener {
 
     private static void drainAndStop(Server server, Drain drain, Duration timeout) {
         drain.begin();
+        Readiness.notifyStopping();
         for (Connector c : server.getConnectors()) {
             if (c instanceof AbstractConnector connector) {
                 // shutdown() also lowers open connections' idle timeout; keep it long enough for slow requests.

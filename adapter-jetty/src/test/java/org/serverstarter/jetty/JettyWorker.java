@@ -15,13 +15,22 @@ import org.serverstarter.adapters.StarterException;
 
 /**
  * A Jetty app as a user would write it: {@code /} answers with generation and pid, {@code /sleep?ms=N} answers after N
- * ms. Under start_server it serves the inherited sockets; otherwise it binds {@code PORT} itself.
+ * ms. Under start_server it serves the inherited sockets; otherwise it binds {@code PORT} itself. With {@code FAIL_START}
+ * set, the app fails to start, as one with a broken configuration would.
  */
 public final class JettyWorker {
     public static void main(String[] args) throws Exception {
         long generation = ServerStarter.fromEnvironment().generation();
         Server server = new Server();
         server.setHandler(new Handler.Abstract() {
+            @Override
+            protected void doStart() throws Exception {
+                if (System.getenv("FAIL_START") != null) {
+                    throw new IllegalStateException("the app cannot start (FAIL_START is set)");
+                }
+                super.doStart();
+            }
+
             @Override
             public boolean handle(Request request, Response response, Callback callback) throws Exception {
                 Fields query = Request.extractQueryParameters(request);
@@ -47,7 +56,12 @@ public final class JettyWorker {
             System.exit(3);
         }
         JettyListener.drainOnStop(server, Duration.ofSeconds(10));
-        server.start();
+        try {
+            server.start();
+        } catch (Exception e) {
+            System.err.println("worker: " + e.getMessage());
+            System.exit(4);
+        }
         System.out.println("jetty ready gen=" + generation + " pid=" + ProcessHandle.current().pid());
     }
 }
