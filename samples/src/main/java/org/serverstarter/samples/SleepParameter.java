@@ -25,17 +25,4 @@ public final class SleepParameter {
         }
         return Math.max(0, Math.min(ms, MAX_MILLIS));
     }
-
-    /** The value of {@code ms} in a raw query string such as {@code ms=200&x=1}, or null. */
-    public static String fromQuery(String query) {
-        if (query == null) {
-            return null;
-        }
-        for (String pair : query.split("&")) {
-            if (pair.startsWith("ms=")) {
-                return pair.substring(3);
-            }
-        }
-        return null;
-    }
 }
