@@ -18,6 +18,7 @@ import io.undertow.server.protocol.http.HttpOpenListener;
 
 import org.serverstarter.adapters.Drain;
 import org.serverstarter.adapters.InheritedSocket;
+import org.serverstarter.adapters.Readiness;
 import org.serverstarter.adapters.ServerStarter;
 import org.serverstarter.adapters.StarterException;
 import org.xnio.ChannelListeners;
@@ -79,7 +80,9 @@ public final class UndertowListener {
     }
 
     /**
-     * Starts serving {@code root} on every socket in {@code SERVER_STARTER_PORT}.
+     * Starts serving {@code root} on every socket in {@code SERVER_STARTER_PORT}, then sends {@code READY=1} to
+     * {@code NOTIFY_SOCKET} when that is set (see {@link Readiness}; {@link Readiness#deferReady()} leaves that to
+     * the app).
      *
      * @return the running listener, or empty when {@code SERVER_STARTER_PORT} is not set (not under a
      *     superdaemon: bind a port yourself, e.g. with {@code Undertow.builder().addHttpListener})
@@ -102,15 +105,18 @@ public final class UndertowListener {
             }
         }
         List<ServerSocketChannel> channels = new ArrayList<>();
+        UndertowListener listener;
         try {
             for (InheritedSocket socket : sockets) {
                 channels.add(socket.openServerChannel());
             }
-            return Optional.of(serve(channels, root));
+            listener = serve(channels, root);
         } catch (RuntimeException | Error e) {
             channels.forEach(IoUtils::safeClose);
             throw e;
         }
+        Readiness.notifyServing();
+        return Optional.of(listener);
     }
 
     /**
@@ -157,7 +163,8 @@ public final class UndertowListener {
      * return the first call's result at once.
      *
      * <ol>
-     *   <li>Stops accepting and closes this process's accepting channels. Only our fds are closed: the
+     *   <li>Sends {@code STOPPING=1} to {@code NOTIFY_SOCKET} when that is set, stops accepting and closes this
+     *       process's accepting channels. Only our fds are closed: the
      *       listening sockets stay open in the superdaemon and the next generation keeps accepting on them.</li>
      *   <li>From then on every response carries {@code Connection: close}; exchanges already running finish.</li>
      *   <li>Waits until no exchange is in flight and none has started for a quiet second, at most
@@ -177,6 +184,7 @@ public final class UndertowListener {
         }
         long deadline = System.nanoTime() + drainTimeout.toNanos();
         drain.begin();
+        Readiness.notifyStopping();
         for (AcceptingChannel<StreamConnection> acceptor : acceptors) {
             acceptor.suspendAccepts();
             IoUtils.safeClose(acceptor);
