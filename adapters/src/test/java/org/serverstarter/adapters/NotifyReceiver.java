@@ -45,6 +45,13 @@ public final class NotifyReceiver implements AutoCloseable {
                 print(pid, data.hex(), flush=True)
             """;
 
+    private static final String MARKER = """
+            import socket, sys
+            address = sys.argv[1]
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            s.sendto(b'MARKER=1', '\\0' + address[1:] if address.startswith('@') else address)
+            """;
+
     private final String address;
     private final Process process;
     private final List<Notification> received = new CopyOnWriteArrayList<>();
@@ -108,6 +115,23 @@ public final class NotifyReceiver implements AutoCloseable {
     /** Waits for the first datagram with the line {@code line} (e.g. {@code READY=1}) from {@code pid}. */
     public Notification await(String line, long pid, Duration timeout) {
         return await(line + " from pid " + pid, n -> n.pid() == pid && n.has(line), timeout);
+    }
+
+    /**
+     * Sends a marker from a python3 process of its own and waits for it. Datagrams queue in order, so afterwards
+     * every datagram sent before this call, e.g. by a worker that has exited, has been recorded.
+     */
+    public void flush(Duration timeout) throws IOException, InterruptedException {
+        Process marker = new ProcessBuilder("python3", "-c", MARKER, address).redirectErrorStream(true).start();
+        try {
+            if (!marker.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS) || marker.exitValue() != 0) {
+                throw new AssertionError("the marker was not sent: "
+                        + new String(marker.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+            }
+            await("the marker", n -> n.pid() == marker.pid() && n.has("MARKER=1"), timeout);
+        } finally {
+            marker.destroyForcibly();
+        }
     }
 
     /** The first datagram with the line {@code line}, if any. */
