@@ -17,6 +17,12 @@ public interface LibC {
 
     int listen(int fd, int backlog);
 
+    int getsockname(int fd, @Out byte[] address, int[] length);
+
+    long recvmsg(int fd, Pointer message, int flags);
+
+    long sendto(int fd, @In byte[] buffer, long length, int flags, @In byte[] address, int addressLength);
+
     int open(String path, int flags, int mode);
 
     int close(int fd);

@@ -38,6 +38,11 @@ public final class Posix {
     private static final int SOCK_CLOEXEC = 0x80000;
     private static final int SOL_SOCKET = 1;
     private static final int SO_REUSEADDR = 2;
+    private static final int SO_PASSCRED = 16;
+    private static final int SCM_RIGHTS = 1;
+    private static final int SCM_CREDENTIALS = 2;
+    private static final int MSG_CMSG_CLOEXEC = 0x40000000;
+    private static final int DATAGRAM_SIZE = 4096;
     private static final int IPPROTO_IPV6 = 41;
     private static final int IPV6_V6ONLY = 26;
     private static final int F_GETFD = 1;
@@ -119,6 +124,119 @@ public final class Posix {
 
     public static void setV6Only(int fd) throws ErrnoException {
         check(c().setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, new int[] {1}, 4));
+    }
+
+    /** Asks the kernel to attach the sender's pid to every datagram (SCM_CREDENTIALS). */
+    public static void setPassCredentials(int fd) throws ErrnoException {
+        check(c().setsockopt(fd, SOL_SOCKET, SO_PASSCRED, new int[] {1}, 4));
+    }
+
+    /** A datagram and the pid the kernel says sent it (0 when it came without credentials). */
+    public record Datagram(long senderPid, String text) {
+    }
+
+    /**
+     * Waits for one datagram on a unix socket that has {@link #setPassCredentials}. Descriptors someone passed along
+     * (SCM_RIGHTS) are closed at once: nothing here expects them.
+     */
+    public static Datagram receive(int fd) throws ErrnoException {
+        Runtime rt = Lib.RUNTIME;
+        Pointer buffer = Memory.allocateDirect(rt, DATAGRAM_SIZE);
+        Pointer control = Memory.allocateDirect(rt, 256);
+        Pointer iov = Memory.allocateDirect(rt, 16);
+        Pointer message = Memory.allocateDirect(rt, 56);
+        iov.putAddress(0, buffer.address());
+        iov.putLong(8, DATAGRAM_SIZE);
+        while (true) {
+            // struct msghdr on LP64: name, namelen, iov, iovlen, control, controllen, flags
+            message.putAddress(0, 0L);
+            message.putInt(8, 0);
+            message.putAddress(16, iov.address());
+            message.putLong(24, 1);
+            message.putAddress(32, control.address());
+            message.putLong(40, 256);
+            message.putInt(48, 0);
+            long n = c().recvmsg(fd, message, MSG_CMSG_CLOEXEC);
+            if (n < 0) {
+                ErrnoException e = lastError();
+                if (e.errno() == EINTR) {
+                    continue;
+                }
+                throw e;
+            }
+            long senderPid = 0;
+            long controlLength = message.getLong(40);
+            // struct cmsghdr: len (size_t), level (int), type (int), data aligned to 8
+            for (long offset = 0; offset + 16 <= controlLength; ) {
+                long length = control.getLong(offset);
+                int level = control.getInt(offset + 8);
+                int type = control.getInt(offset + 12);
+                if (length < 16) {
+                    break;
+                }
+                if (level == SOL_SOCKET && type == SCM_CREDENTIALS && length >= 28) {
+                    senderPid = control.getInt(offset + 16);
+                } else if (level == SOL_SOCKET && type == SCM_RIGHTS) {
+                    for (long at = offset + 16; at + 4 <= offset + length; at += 4) {
+                        c().close(control.getInt(at));
+                    }
+                }
+                offset += (length + 7) & ~7L;
+            }
+            byte[] bytes = new byte[(int) n];
+            buffer.get(0, bytes, 0, bytes.length);
+            return new Datagram(senderPid, new String(bytes, StandardCharsets.UTF_8));
+        }
+    }
+
+    /** Sends one datagram to a unix socket path, or to an abstract name given as {@code @name}. */
+    public static void send(int fd, String socket, String text) throws ErrnoException {
+        byte[] name = socket.getBytes(StandardCharsets.UTF_8);
+        byte[] address;
+        if (socket.startsWith("@")) {
+            address = new byte[2 + name.length]; // the '@' becomes the leading NUL of an abstract name
+            System.arraycopy(name, 1, address, 3, name.length - 1);
+        } else {
+            address = new byte[110];
+            System.arraycopy(name, 0, address, 2, Math.min(name.length, 107));
+        }
+        address[0] = (byte) AF_UNIX;
+        byte[] payload = text.getBytes(StandardCharsets.UTF_8);
+        if (c().sendto(fd, payload, payload.length, 0, address, address.length) < 0) {
+            throw lastError();
+        }
+    }
+
+    /**
+     * The address a socket is bound to, as SERVER_STARTER_PORT writes it: {@code HOST:PORT}, {@code [V6]:PORT}, or
+     * the unix path. For sockets handed over by systemd.
+     */
+    public static String localAddress(int fd) throws ErrnoException {
+        byte[] address = new byte[128];
+        int[] length = {address.length};
+        check(c().getsockname(fd, address, length));
+        int family = (address[0] & 0xff) | (address[1] & 0xff) << 8;
+        int port = (address[2] & 0xff) << 8 | (address[3] & 0xff);
+        try {
+            if (family == AF_INET) {
+                return InetAddress.getByAddress(java.util.Arrays.copyOfRange(address, 4, 8)).getHostAddress() + ":"
+                        + port;
+            }
+            if (family == AF_INET6) {
+                String host = InetAddress.getByAddress(java.util.Arrays.copyOfRange(address, 8, 24)).getHostAddress();
+                return "[" + host.replaceAll("%.*$", "") + "]:" + port;
+            }
+        } catch (java.net.UnknownHostException impossible) {
+            throw new IllegalStateException(impossible);
+        }
+        if (family == AF_UNIX) {
+            int end = 2;
+            while (end < length[0] && address[end] != 0) {
+                end++;
+            }
+            return new String(address, 2, end - 2, StandardCharsets.UTF_8);
+        }
+        throw new ErrnoException(97, strerror(97)); // EAFNOSUPPORT
     }
 
     public static void bind(int fd, InetAddress address, int port) throws ErrnoException {

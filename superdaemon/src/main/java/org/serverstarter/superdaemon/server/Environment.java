@@ -24,6 +24,8 @@ final class Environment {
 
     private final Map<String, String> base;
     private Map<String, String> envdir = Map.of();
+    /** Set for every worker over everything else; a null value removes the variable. */
+    private final Map<String, String> workerOverrides = new TreeMap<>();
 
     Environment(Map<String, String> inherited, Options options) {
         base = new LinkedHashMap<>(inherited);
@@ -81,10 +83,22 @@ final class Environment {
         }
     }
 
+    /** Sets ({@code value}) or removes ({@code null}) a variable in every worker's environment only. */
+    void overrideForWorkers(String name, String value) {
+        workerOverrides.put(name, value);
+    }
+
     /** {@code NAME=value} strings for a worker, with the two contract variables set last. */
     List<String> forWorker(String serverStarterPort, long generation) {
         Map<String, String> merged = new TreeMap<>(base);
         merged.putAll(envdir);
+        workerOverrides.forEach((name, value) -> {
+            if (value == null) {
+                merged.remove(name);
+            } else {
+                merged.put(name, value);
+            }
+        });
         merged.put("SERVER_STARTER_PORT", serverStarterPort);
         merged.put("SERVER_STARTER_GENERATION", Long.toString(generation));
         List<String> entries = new ArrayList<>(merged.size());

@@ -56,6 +56,7 @@ public final class Startup {
         String program = ProgramPath.resolve(options.program().get(0), environment.get("PATH"), options.dir());
         long backlog = options.backlog() == null || options.backlog() == 0 ? Posix.SOMAXCONN : options.backlog();
         StatusFile statusFile = options.statusFile() == null ? null : new StatusFile(options.statusFile());
+        long readyTimeout = readyTimeout(options);
         Throwable nativeProblem = Posix.unavailabilityCause();
         if (nativeProblem != null) {
             throw Fatal.of("cannot load the native C library through jnr-ffi: " + nativeProblem);
@@ -85,7 +86,13 @@ public final class Startup {
             Supervisor supervisor = new Supervisor(new Supervisor.Settings(program, options.program(), options.dir(),
                     options.interval() == null ? 1 : options.interval(), signalOnHup, hupNumber, signalOnTerm,
                     termNumber, listeners.serverStarterPort(), listeners.placements(),
-                    positive(options.killTimeout()), positive(options.maxBackoff())), environment, statusFile);
+                    positive(options.killTimeout()), positive(options.maxBackoff()), readyTimeout), environment,
+                    statusFile);
+            if (readyTimeout > 0) {
+                NotifyListener notify = NotifyListener.open(supervisor::post);
+                cleanup.add(notify::remove);
+                environment.overrideForWorkers("NOTIFY_SOCKET", notify.path());
+            }
             installSignalHandlers(supervisor);
             if (log != null) {
                 log.redirect();
@@ -112,6 +119,18 @@ public final class Startup {
             }
         }
         return 0;
+    }
+
+    /** 0 for Perl's judging by {@code --interval}; the READY=1 deadline in seconds for {@code --readiness=notify}. */
+    private static long readyTimeout(Options options) {
+        String mode = options.readiness() == null ? "interval" : options.readiness();
+        if (mode.equals("interval")) {
+            return 0;
+        }
+        if (!mode.equals("notify")) {
+            throw Fatal.of("invalid --readiness value:" + mode + " (interval or notify)");
+        }
+        return options.readyTimeout() == null || options.readyTimeout() <= 0 ? 60 : options.readyTimeout();
     }
 
     private static long positive(Long value) {

@@ -46,6 +46,8 @@ final class Supervisor {
     private final Map<Long, Long> killDeadlines = new LinkedHashMap<>();
     private LogOutput log;
     private final List<Long> otherChildren = new ArrayList<>();
+    /** New workers whose READY=1 has arrived. */
+    private final java.util.Set<Long> readyPids = new java.util.HashSet<>();
     private long generation;
     private long lastRestartSeconds;
 
@@ -58,7 +60,7 @@ final class Supervisor {
     /** What the loop needs from the command line, with defaults applied. */
     record Settings(String program, List<String> argv, String directory, long interval, String signalOnHup,
                     int signalOnHupNumber, String signalOnTerm, int signalOnTermNumber, String serverStarterPort,
-                    List<SpawnRequest.Placement> placements, long killTimeout, long maxBackoff) {
+                    List<SpawnRequest.Placement> placements, long killTimeout, long maxBackoff, long readyTimeout) {
     }
 
     Supervisor(Settings settings, Environment environment, StatusFile statusFile) {
@@ -196,12 +198,24 @@ final class Supervisor {
                 continue;
             }
             log("starting new worker " + pid);
+            if (settings.readyTimeout() > 0) {
+                Outcome outcome = awaitReady(pid);
+                if (outcome == Outcome.READY) {
+                    log("new worker " + pid + " is ready");
+                    started(pid);
+                    return;
+                }
+                failures++;
+                if (outcome == Outcome.STOPPING) {
+                    oldWorkers.put(pid, generation); // not started, but shutdown must stop it too
+                    return;
+                }
+                continue;
+            }
             boolean stopping = sleepUnlessStopping(settings.interval() * 1000);
             int status = reap(pid);
             if (status < 0) {
-                current = new Worker(pid, generation);
-                lastRestartSeconds = nowSeconds();
-                updateStatus();
+                started(pid);
                 return;
             }
             log("new worker " + pid + " seems to have failed to start, exit status:" + status);
@@ -209,6 +223,47 @@ final class Supervisor {
             if (stopping) {
                 return;
             }
+        }
+    }
+
+    private void started(long pid) {
+        current = new Worker(pid, generation);
+        lastRestartSeconds = nowSeconds();
+        updateStatus();
+    }
+
+    private enum Outcome { READY, FAILED, STOPPING }
+
+    /**
+     * {@code --readiness=notify}: a new worker counts as started when it (or a process it started) sends
+     * {@code READY=1}, not after a fixed interval. One that exits first, or misses {@code --ready-timeout}, has
+     * failed: the latter is stopped like an old worker, and the current generation keeps serving.
+     */
+    private Outcome awaitReady(long pid) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(settings.readyTimeout());
+        while (true) {
+            if (readyPids.remove(pid)) {
+                return Outcome.READY;
+            }
+            if (signals.contains("TERM") || signals.contains("INT")) {
+                return Outcome.STOPPING;
+            }
+            int status = reap(pid);
+            if (status >= 0) {
+                log("new worker " + pid + " seems to have failed to start, exit status:" + status);
+                return Outcome.FAILED;
+            }
+            String event = poll(deadline);
+            if (event == null) {
+                log("new worker " + pid + " did not send READY=1 within " + settings.readyTimeout()
+                        + " secs, sending TERM");
+                signal(pid, Signals.TERM);
+                oldWorkers.put(pid, generation);
+                armKill(pid);
+                updateStatus();
+                return Outcome.FAILED;
+            }
+            absorb(event, pid);
         }
     }
 
@@ -255,7 +310,7 @@ final class Supervisor {
             if (event == null) {
                 return reapAny();
             }
-            if (!event.equals(CHILD)) {
+            if (!event.equals(CHILD) && !event.startsWith(NotifyListener.READY_EVENT)) {
                 queue(event);
                 return reapAny();
             }
@@ -276,8 +331,8 @@ final class Supervisor {
             return exit;
         }
         String event = poll(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(MAX_WAIT_MILLIS));
-        if (event != null && !event.equals(CHILD)) {
-            queue(event);
+        if (event != null) {
+            absorb(event, 0);
         }
         return reapAny();
     }
@@ -293,9 +348,7 @@ final class Supervisor {
             if (event == null) {
                 return false;
             }
-            if (!event.equals(CHILD)) {
-                queue(event);
-            }
+            absorb(event, 0);
         }
     }
 
@@ -307,9 +360,7 @@ final class Supervisor {
             if (event == null) {
                 return;
             }
-            if (!event.equals(CHILD)) {
-                queue(event);
-            }
+            absorb(event, 0);
         }
     }
 
@@ -328,9 +379,7 @@ final class Supervisor {
 
     private void drainEvents() {
         for (String event; (event = events.poll()) != null; ) {
-            if (!event.equals(CHILD)) {
-                queue(event);
-            }
+            absorb(event, 0);
         }
     }
 
@@ -365,6 +414,23 @@ final class Supervisor {
             // ECHILD: already gone. Report it as a plain exit rather than wait for ever.
             return 0;
         }
+    }
+
+    /**
+     * Sorts an event: child exits are reaped where they are needed, a READY=1 counts only for the worker being
+     * started ({@code awaited}, or none), and signals wait for the loop.
+     */
+    private void absorb(String event, long awaited) {
+        if (event.equals(CHILD)) {
+            return;
+        }
+        if (event.startsWith(NotifyListener.READY_EVENT)) {
+            if (awaited > 0 && NotifyListener.isFrom(event, awaited)) {
+                readyPids.add(awaited);
+            }
+            return;
+        }
+        queue(event);
     }
 
     /**
