@@ -221,6 +221,22 @@ final class Listeners {
         return result;
     }
 
+    /** Sockets from systemd's socket activation, described by the addresses they are bound to. */
+    static Listeners activated(List<Integer> fds, boolean logFile) {
+        List<Integer> workerFds = workerFds(List.of(), fds.size(), logFile);
+        Listeners result = new Listeners();
+        for (int i = 0; i < fds.size(); i++) {
+            String key;
+            try {
+                key = Posix.localAddress(fds.get(i));
+            } catch (ErrnoException e) {
+                throw Fatal.of("LISTEN_FDS: fd " + fds.get(i) + " is not a usable socket:", e);
+            }
+            result.listeners.add(new Listener(key, fds.get(i), workerFds.get(i)));
+        }
+        return result;
+    }
+
     List<Integer> fds() {
         return listeners.stream().map(Listener::fd).toList();
     }

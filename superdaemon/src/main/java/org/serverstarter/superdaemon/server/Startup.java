@@ -29,6 +29,12 @@ public final class Startup {
         Map<String, String> inherited = new HashMap<>(System.getenv());
         inherited.remove(Daemon.FDS_VARIABLE);
         Environment environment = new Environment(inherited, options);
+        List<Integer> activated = Systemd.activatedFds(inherited.get("LISTEN_FDS"), inherited.get("LISTEN_PID"));
+        if (activated != null && !(options.ports().isEmpty() && options.paths().isEmpty())) {
+            throw Fatal.of("--port and --path cannot be used when systemd passes the sockets (LISTEN_FDS="
+                    + activated.size() + ")");
+        }
+        Systemd.VARIABLES.forEach(name -> environment.overrideForWorkers(name, null));
         String signalOnHup = Signals.normalise(options.signalOnHup(), "TERM");
         String signalOnTerm = Signals.normalise(options.signalOnTerm(), "TERM");
         int hupNumber = signalNumber("--signal-on-hup", signalOnHup);
@@ -73,6 +79,9 @@ public final class Startup {
             if (inheritedFds != null) {
                 listeners = Listeners.adopt(ports, options.paths(), Daemon.inheritedFds(inheritedFds),
                         options.logFile() != null, cleanup);
+            } else if (activated != null) {
+                System.err.println("start_server (pid:" + ProcessHandle.current().pid() + ") starting now...");
+                listeners = Listeners.activated(activated, options.logFile() != null);
             } else {
                 System.err.println("start_server (pid:" + ProcessHandle.current().pid() + ") starting now...");
                 listeners = Listeners.bind(ports, options.paths(), (int) Math.min(backlog, Integer.MAX_VALUE),
@@ -93,6 +102,7 @@ public final class Startup {
                 cleanup.add(notify::remove);
                 environment.overrideForWorkers("NOTIFY_SOCKET", notify.path());
             }
+            supervisor.useSystemd(Systemd.notifier(inherited.get("NOTIFY_SOCKET")));
             installSignalHandlers(supervisor);
             if (log != null) {
                 log.redirect();

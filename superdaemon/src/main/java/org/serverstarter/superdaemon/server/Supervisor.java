@@ -45,6 +45,7 @@ final class Supervisor {
     /** Old workers that were signalled, with the time after which they get KILL ({@code --kill-timeout}). */
     private final Map<Long, Long> killDeadlines = new LinkedHashMap<>();
     private LogOutput log;
+    private Systemd systemd;
     private final List<Long> otherChildren = new ArrayList<>();
     /** New workers whose READY=1 has arrived. */
     private final java.util.Set<Long> readyPids = new java.util.HashSet<>();
@@ -74,6 +75,11 @@ final class Supervisor {
         events.add(event);
     }
 
+    /** Tells systemd about start-up, restarts and shutdown (when it started us with NOTIFY_SOCKET). */
+    void useSystemd(Systemd systemd) {
+        this.systemd = systemd;
+    }
+
     /**
      * The log to reopen on USR1. Its {@code | command} logger is our child too: it is reaped and reported, never
      * taken for a worker.
@@ -88,6 +94,9 @@ final class Supervisor {
     /** Runs until TERM or INT has stopped every worker. */
     void run() {
         startWorker();
+        if (systemd != null && current != null) {
+            systemd.ready(current.generation(), current.pid());
+        }
         while (true) {
             Exit exit = waitForEvent();
             escalate();
@@ -145,6 +154,9 @@ final class Supervisor {
     }
 
     private void restart() {
+        if (systemd != null) {
+            systemd.reloading();
+        }
         if (current != null) {
             oldWorkers.put(current.pid(), current.generation());
             current = null;
@@ -166,6 +178,9 @@ final class Supervisor {
         for (long pid : sortedAsText(oldWorkers.keySet())) {
             signal(pid, settings.signalOnHupNumber());
             armKill(pid);
+        }
+        if (systemd != null) {
+            systemd.ready(current.generation(), current.pid());
         }
     }
 
@@ -269,6 +284,9 @@ final class Supervisor {
 
     /** Stops every worker with the right signal and waits for all of them; Perl's {@code cleanup}. */
     private void shutDown(String trigger) {
+        if (systemd != null) {
+            systemd.stopping();
+        }
         String name = trigger.equals("TERM") ? settings.signalOnTerm() : "TERM";
         int number = trigger.equals("TERM") ? settings.signalOnTermNumber() : Signals.TERM;
         if (current != null) {
