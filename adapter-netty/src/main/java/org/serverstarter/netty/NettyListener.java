@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.serverstarter.adapters.Drain;
+import org.serverstarter.adapters.Readiness;
 import org.serverstarter.adapters.InheritedSocket;
 import org.serverstarter.adapters.ServerStarter;
 import org.serverstarter.adapters.StarterException;
@@ -147,6 +148,8 @@ public final class NettyListener {
      * Registers one server channel per inherited socket, with the bootstrap's group, options and handlers, and
      * waits until all are registered and accepting. The bootstrap itself is left unchanged (a clone is used), so it
      * needs no channel class; its groups decide the transport.
+     * Then sends {@code READY=1} to {@code NOTIFY_SOCKET} when that is set (see {@link Readiness};
+     * {@link Readiness#deferReady()} leaves that to the app).
      *
      * @return the server channels, in the order of {@code SERVER_STARTER_PORT}
      * @throws StarterException when not under a superdaemon, or an inherited fd is not a listening socket of the
@@ -189,6 +192,7 @@ public final class NettyListener {
             adopted.forEach(Channel::close);
             throw e;
         }
+        Readiness.notifyServing();
         return List.copyOf(serverChannels);
     }
 
@@ -210,13 +214,15 @@ public final class NettyListener {
     /**
      * Drains this process: closes the server channels (this process's copies of the fds only, so the next
      * generation keeps accepting on the same sockets), lets the connections finish their requests and close
-     * themselves, and at the deadline closes the connections that are left. Blocks until then.
+     * themselves, and at the deadline closes the connections that are left. Blocks until then. Sends
+     * {@code STOPPING=1} to {@code NOTIFY_SOCKET}, when that is set, as it begins.
      *
      * @return true when every request finished and every connection closed before the deadline
      */
     public boolean drain(Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         drain.begin();
+        Readiness.notifyStopping();
         for (Channel channel : serverChannels) {
             channel.close().awaitUninterruptibly(remainingMillis(deadline));
         }
