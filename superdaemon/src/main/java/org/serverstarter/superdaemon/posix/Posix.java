@@ -461,6 +461,24 @@ public final class Posix {
         }
     }
 
+    /**
+     * Reaps any exited child, ours or an orphan re-parented to us: {@code [pid, status]}, or null when none has
+     * exited. Only for a superdaemon running as PID 1, which must reap what it inherits; elsewhere it would steal
+     * children from the JDK's own reaper.
+     */
+    public static long[] reapAnyChild() {
+        int[] status = new int[1];
+        while (true) {
+            int r = c().waitpid(-1, status, WNOHANG);
+            if (r > 0) {
+                return new long[] {r, status[0]};
+            }
+            if (r == 0 || LastError.getLastError(Lib.RUNTIME) != EINTR) {
+                return null;
+            }
+        }
+    }
+
     /** Sets a signal's disposition to its default, undoing an inherited SIG_IGN (nohup, a shell's {@code &}). */
     public static void defaultSignal(int signal) {
         c().signal(signal, SIG_DFL);

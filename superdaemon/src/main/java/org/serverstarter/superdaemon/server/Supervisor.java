@@ -33,6 +33,7 @@ final class Supervisor {
     private static final String CHILD = "CHLD";
     /** How long a blocking wait lasts at most; a lost SIGCHLD is then noticed by polling. */
     private static final long MAX_WAIT_MILLIS = 1000;
+    private static final boolean IS_INIT = ProcessHandle.current().pid() == 1;
 
     private final Settings settings;
     private final Environment environment;
@@ -421,6 +422,20 @@ final class Supervisor {
                 it.remove();
                 log("log command " + pid + " exited, status:" + status);
             }
+        }
+        return IS_INIT ? reapOrphans(candidates) : null;
+    }
+
+    /**
+     * As PID 1 (in a container) every orphan of the namespace becomes our child and must be reaped, or zombies pile
+     * up. A worker that exits in between is handed back to the loop.
+     */
+    private Exit reapOrphans(List<Long> workers) {
+        for (long[] exited; (exited = Posix.reapAnyChild()) != null; ) {
+            if (workers.contains(exited[0])) {
+                return new Exit(exited[0], (int) exited[1]);
+            }
+            otherChildren.remove(exited[0]);
         }
         return null;
     }

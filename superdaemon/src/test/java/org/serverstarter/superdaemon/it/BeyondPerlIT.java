@@ -134,6 +134,54 @@ class BeyondPerlIT {
         }
     }
 
+    @Test
+    void asPidOneItReapsEveryOrphan() throws Exception {
+        Process probe = new ProcessBuilder("unshare", "--pid", "--fork", "true").start();
+        org.junit.jupiter.api.Assumptions.assumeTrue(probe.waitFor() == 0, "needs unshare --pid (root)");
+        Path orphans = org.serverstarter.testkit.Repo.root().resolve("superdaemon/src/test/resources/workers/orphans.sh");
+        Process unshare = new ProcessBuilder("setsid", "unshare", "--pid", "--fork", "--mount-proc",
+                Superdaemon.JAVA.executable().toString(), "--", "sh", orphans.toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("out.log").toFile()).start();
+        try {
+            Await.until("start_server as PID 1 with its worker", Reports.TIMEOUT,
+                    () -> read(dir.resolve("out.log")).contains("starting new worker"));
+            long init = children(unshare.pid()).get(0);
+            // The worker leaves an orphan every 0.2 s; each is re-parented to PID 1 when its parent exits.
+            // An orphan is a zombie for a moment until the CHLD it causes is handled; none may stay one.
+            java.util.Map<String, Long> firstSeen = new java.util.HashMap<>();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(4);
+            while (System.nanoTime() < deadline) {
+                long now = System.nanoTime();
+                List<String> current = zombies(init);
+                firstSeen.keySet().retainAll(current);
+                for (String zombie : current) {
+                    long since = firstSeen.computeIfAbsent(zombie, z -> now);
+                    assertTrue(now - since < TimeUnit.SECONDS.toNanos(2), "zombie " + zombie + " is not reaped");
+                }
+                Thread.sleep(100); // sampling the process table over a window; there is no event to wait on
+            }
+            new ProcessBuilder("kill", "-TERM", Long.toString(init)).start().waitFor();
+            assertTrue(unshare.waitFor(30, TimeUnit.SECONDS));
+            assertTrue(read(dir.resolve("out.log")).contains("start_server (pid:1) starting now..."));
+        } finally {
+            new ProcessBuilder("kill", "-KILL", "--", "-" + unshare.pid()).start().waitFor();
+        }
+    }
+
+    private static List<Long> children(long pid) throws IOException {
+        List<Long> found = new ArrayList<>();
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            for (Path proc : procs.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
+                String stat = read(proc.resolve("stat"));
+                int close = stat.lastIndexOf(')');
+                if (close > 0 && stat.substring(close + 2).split(" ")[1].equals(Long.toString(pid))) {
+                    found.add(Long.parseLong(proc.getFileName().toString()));
+                }
+            }
+        }
+        return found;
+    }
+
     private record ClientRun(int status, String output) {
     }
 
