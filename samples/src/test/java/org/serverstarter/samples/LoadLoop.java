@@ -59,16 +59,20 @@ final class LoadLoop implements AutoCloseable {
         return Set.copyOf(generations);
     }
 
-    void stop() throws InterruptedException {
+    void stop() {
         stopped = true;
-        for (Thread t : threads) {
-            // Each request has the client's 30 s read deadline, so this join is bounded too.
-            t.join(Duration.ofSeconds(40).toMillis());
+        try {
+            for (Thread t : threads) {
+                // Each request has the client's 30 s read deadline, so this join is bounded too.
+                t.join(Duration.ofSeconds(40).toMillis());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         stop();
     }
 

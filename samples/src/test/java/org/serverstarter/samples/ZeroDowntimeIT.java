@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -54,17 +55,17 @@ class ZeroDowntimeIT {
                 "--status-file=" + status, "--", Repo.root().resolve("samples/" + app + "/run").toString());
         Map<String, String> env = Map.of("SLOW_START", "1", "SERVER_STARTER_STATUS_FILE", status.toString());
         try (StarterProcess starter = StarterProcess.start(superdaemon, args, env, dir)) {
-            Await.until("the first generation to answer (log: " + dir + ")", START_DEADLINE, () -> answers(address));
+            Await.until("the first generation to answer", START_DEADLINE, () -> answers(address));
             try (LoadLoop load = LoadLoop.start(address, 200_000, Duration.ofSeconds(150))) {
                 Await.until("the clients to get answers", START_DEADLINE, () -> load.ok() > 0);
                 for (int i = 1; i <= RESTARTS; i++) {
                     // The superdaemon writes a generation to the status file only once its --interval has passed.
-                    long before = StatusFile.awaitGenerations(status, gens -> gens.size() == 1, START_DEADLINE).lastKey();
+                    long before = awaitGenerations(starter, status, gens -> gens.size() == 1).lastKey();
                     try (HttpConnection slow = HttpConnection.open(address)) {
                         slow.send("/sleep?ms=1500");
                         starter.signal("HUP");
-                        SortedMap<Long, Long> after = StatusFile.awaitGenerations(status,
-                                gens -> gens.size() == 1 && gens.firstKey() > before, START_DEADLINE);
+                        SortedMap<Long, Long> after = awaitGenerations(starter, status,
+                                gens -> gens.size() == 1 && gens.firstKey() > before);
                         HttpResponse slowResponse = slow.read();
                         assertEquals(200, slowResponse.status(), "the slow request in flight across HUP " + i);
                         assertEquals(Long.toString(before), slowResponse.header("x-generation"),
@@ -82,6 +83,15 @@ class ZeroDowntimeIT {
             }
             starter.signal("TERM");
             assertEquals(0, starter.awaitExit(Duration.ofSeconds(60)), starter.output());
+        }
+    }
+
+    private static SortedMap<Long, Long> awaitGenerations(StarterProcess starter, Path status,
+            Predicate<SortedMap<Long, Long>> condition) {
+        try {
+            return StatusFile.awaitGenerations(status, condition, START_DEADLINE);
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "\nstart_server output:\n" + starter.output(), e);
         }
     }
 
