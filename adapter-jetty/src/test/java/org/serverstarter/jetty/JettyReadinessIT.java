@@ -1,6 +1,7 @@
 package org.serverstarter.jetty;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -83,6 +84,44 @@ class JettyReadinessIT {
                     from(receiver, pid2));
             assertEquals(Set.of(pid1, pid2), receiver.received().stream().map(Notification::pid)
                     .collect(Collectors.toSet()), "nobody else sent anything");
+        }
+    }
+
+    /**
+     * End to end with our start_server's {@code --readiness=notify}: an app that defers READY=1 until it has warmed up
+     * is serving but not yet counted as started, so the superdaemon keeps the old generation until the app says so.
+     */
+    @Test
+    @Timeout(120)
+    void ourStartServerWaitsForTheAppsOwnReady() throws Exception {
+        assumeTrue(Superdaemon.JAVA.isAvailable(), "our start_server is built");
+        InetSocketAddress address = new InetSocketAddress("127.0.0.1", Ports.freeTcpPort());
+        Path warm1 = dir.resolve("warm1");
+        Path warm2 = dir.resolve("warm2");
+        Path script = dir.resolve("worker.sh");
+        // Each generation waits for its own file: warm1, warm2.
+        Files.writeString(script, "export WARM_UP_UNTIL=" + dir + "/warm$SERVER_STARTER_GENERATION; exec \"$@\"\n");
+        List<String> args = new ArrayList<>(List.of("--port=127.0.0.1:" + address.getPort(), "--readiness=notify",
+                "--", "sh", script.toString()));
+        args.addAll(worker(ChildJava.jdks().get(0)));
+        try (StarterProcess starter = StarterProcess.start(Superdaemon.JAVA, args, Map.of(), dir)) {
+            starter.awaitOutput("jetty ready gen=1 ", WAIT);
+            assertTrue(HttpClient.get(address, "/").body().startsWith("gen=1 "), "serving while warming up");
+            assertFalse(starter.output().contains(" is ready"), starter.output());
+            Files.createFile(warm1);
+            starter.awaitOutput("new worker [0-9]+ is ready", WAIT);
+            assertTrue(starter.output().indexOf("warmed up gen=1") < starter.output().indexOf(" is ready"),
+                    starter.output());
+
+            starter.signal("HUP");
+            starter.awaitOutput("jetty ready gen=2 ", WAIT);
+            assertFalse(starter.output().contains("killing old workers"), starter.output());
+            Files.createFile(warm2);
+            starter.awaitOutput("killing old workers", WAIT);
+            String out = starter.output();
+            assertTrue(out.indexOf("warmed up gen=2") < out.indexOf("killing old workers"), out);
+            Await.until("generation 2 alone answers", WAIT,
+                    () -> HttpClient.get(address, "/").body().startsWith("gen=2 "));
         }
     }
 

@@ -1,6 +1,8 @@
 package org.serverstarter.jetty;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
@@ -10,17 +12,23 @@ import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.Fields;
+import org.serverstarter.adapters.Readiness;
 import org.serverstarter.adapters.ServerStarter;
 import org.serverstarter.adapters.StarterException;
 
 /**
  * A Jetty app as a user would write it: {@code /} answers with generation and pid, {@code /sleep?ms=N} answers after N
  * ms. Under start_server it serves the inherited sockets; otherwise it binds {@code PORT} itself. With {@code FAIL_START}
- * set, the app fails to start, as one with a broken configuration would.
+ * set, the app fails to start, as one with a broken configuration would. With {@code WARM_UP_UNTIL=FILE} it defers
+ * {@code READY=1} until that file exists, as an app warming up after its server started would.
  */
 public final class JettyWorker {
     public static void main(String[] args) throws Exception {
         long generation = ServerStarter.fromEnvironment().generation();
+        String warmUpUntil = System.getenv("WARM_UP_UNTIL");
+        if (warmUpUntil != null) {
+            Readiness.deferReady();
+        }
         Server server = new Server();
         server.setHandler(new Handler.Abstract() {
             @Override
@@ -63,5 +71,12 @@ public final class JettyWorker {
             System.exit(4);
         }
         System.out.println("jetty ready gen=" + generation + " pid=" + ProcessHandle.current().pid());
+        if (warmUpUntil != null) {
+            while (!Files.exists(Path.of(warmUpUntil))) {
+                Thread.sleep(20);
+            }
+            System.out.println("warmed up gen=" + generation);
+            Readiness.notifyReady();
+        }
     }
 }
