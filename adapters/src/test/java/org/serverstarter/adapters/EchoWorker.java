@@ -22,7 +22,7 @@ import java.util.List;
  * <p>Arguments: {@code blocking} (blocking accept), {@code selector} (non-blocking accept through a Selector, which sets
  * O_NONBLOCK on the socket every generation shares) or {@code alternate} (odd generations use a selector, even ones
  * block, so a restart hands a non-blocking socket to a blocking generation); optionally {@code --retire-when=FILE
- * --status-file=FILE}: once {@code FILE} exists, TERM older generations through {@link SlowStart}.
+ * --status-file=FILE}: once {@code FILE-GENERATION} exists, TERM older generations through {@link SlowStart}.
  */
 public final class EchoWorker {
     private final long generation = ServerStarter.fromEnvironment().generation();
@@ -55,6 +55,8 @@ public final class EchoWorker {
                 + " mode=" + (useSelector ? "selector" : "blocking"));
         Path retireWhen = option(args, "--retire-when=");
         if (retireWhen != null) {
+            // One file per generation, so that a test decides the order in which generations act.
+            retireWhen = Path.of(retireWhen + "-" + generation);
             while (!Files.exists(retireWhen)) {
                 Thread.sleep(20);
             }

@@ -49,9 +49,11 @@ class SlowStartIT {
             // CONT reached generation 1 when generation 2 counted as started, and left it serving.
             assertTrue(ProcessHandle.of(both.get(1L)).map(ProcessHandle::isAlive).orElse(false));
 
-            Files.createFile(retire);
-            starter.awaitOutput("worker gen=2 retired \\[" + both.get(1L) + "\\]$", WAIT);
+            // Generation 1 acts first (it is the oldest, so it retires nobody), then generation 2.
+            Files.createFile(Path.of(retire + "-1"));
             starter.awaitOutput("worker gen=1 retired \\[\\]$", WAIT);
+            Files.createFile(Path.of(retire + "-2"));
+            starter.awaitOutput("worker gen=2 retired \\[" + both.get(1L) + "\\]$", WAIT);
             StatusFile.awaitGenerations(status, g -> g.keySet().equals(Set.of(2L)), WAIT);
             assertTrue(ProcessHandle.of(both.get(2L)).map(ProcessHandle::isAlive).orElse(false));
         }
