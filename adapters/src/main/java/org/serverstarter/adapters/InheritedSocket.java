@@ -1,5 +1,6 @@
 package org.serverstarter.adapters;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ProtocolFamily;
 import java.net.StandardProtocolFamily;
@@ -21,6 +22,10 @@ public final class InheritedSocket {
     private static final Pattern BARE_PORT = Pattern.compile("[0-9]+");
     private static final Pattern BRACKETED = Pattern.compile("\\[([^\\]]+)\\]:([0-9]+)");
     private static final Pattern HOST_PORT = Pattern.compile("([^:\\[\\]]+):([0-9]+)");
+    // Linux's <fcntl.h> values (the same on x86, ARM, RISC-V, PowerPC and s390).
+    private static final int F_GETFL = 3;
+    private static final int F_SETFL = 4;
+    private static final int O_NONBLOCK = 04000;
 
     private final String key;
     private final int fd;
@@ -100,6 +105,42 @@ public final class InheritedSocket {
         ProtocolFamily family = SocketProbe.familyOf(this);
         return JdkChannels.adopt(this, family != null ? family
                 : isUnix() ? StandardProtocolFamily.UNIX : StandardProtocolFamily.INET6);
+    }
+
+    /**
+     * Puts the socket in non-blocking mode ({@code O_NONBLOCK}), for a framework that takes the fd number and accepts
+     * on an event loop, such as Netty's epoll transport. The superdaemon hands sockets down in blocking mode, and when
+     * several processes accept on one socket (generations overlapping in a restart, prefork workers) all of them are
+     * woken for each connection: the ones that lose the race would wait in a blocking {@code accept()} until the next
+     * connection, serving nothing else meanwhile.
+     *
+     * <p>The flag belongs to the socket, not to this process's fd, so every process holding the socket sees the
+     * change: the superdaemon, the other generations, later ones. JDK channels (and so Jetty, Undertow, Netty's NIO
+     * transport) work in either mode. A program that accepts in blocking mode must then expect {@code accept()} to
+     * fail with {@code EAGAIN} when another process took the connection. Linux only; loads libc through jnr-ffi.
+     *
+     * @throws StarterException when the flags cannot be read or changed (e.g. the fd is not open), or not on Linux
+     */
+    public void setNonBlocking() {
+        if (!System.getProperty("os.name").equals("Linux")) {
+            throw new StarterException(prefix() + "setNonBlocking() supports Linux only");
+        }
+        try {
+            Libc.Functions c = Libc.get();
+            int flags = c.fcntl(fd, F_GETFL, 0);
+            if (flags < 0) {
+                throw new StarterException(prefix() + "fcntl(" + fd + ", F_GETFL): " + Libc.lastError());
+            }
+            if ((flags & O_NONBLOCK) == 0 && c.fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+                throw new StarterException(prefix() + "fcntl(" + fd + ", F_SETFL, O_NONBLOCK): " + Libc.lastError());
+            }
+        } catch (IOException e) {
+            throw new StarterException(prefix() + e.getMessage(), e);
+        }
+    }
+
+    private String prefix() {
+        return ServerStarter.PORT_VARIABLE + " entry \"" + this + "\": ";
     }
 
     @Override

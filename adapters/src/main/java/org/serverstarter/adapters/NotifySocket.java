@@ -5,16 +5,10 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
-import jnr.ffi.LastError;
-import jnr.ffi.LibraryLoader;
-import jnr.ffi.Runtime;
-import jnr.ffi.annotations.In;
-
 /**
  * Sends one datagram to an {@code sd_notify}-style socket: a unix datagram socket named by a filesystem path, or by an
  * abstract name written with a leading {@code @}. The JDK has no unix datagram sockets, so this calls libc's
- * {@code socket}, {@code sendto} and {@code close} through jnr-ffi. The library is loaded on first use only, so a
- * process that never sends anything never loads native code.
+ * {@code socket}, {@code sendto} and {@code close} through {@link Libc}.
  *
  * <p>Linux only (the receiver identifies the sender through {@code SCM_CREDENTIALS}, which is Linux's); the constants
  * and the {@code sockaddr_un} layout are Linux's.
@@ -29,22 +23,6 @@ final class NotifySocket {
 
     private NotifySocket() {}
 
-    /** The libc functions used here. Public only because jnr-ffi generates its implementation in another package. */
-    public interface LibC {
-        int socket(int domain, int type, int protocol);
-
-        long sendto(int fd, @In byte[] message, long length, int flags, @In byte[] address, int addressLength);
-
-        int close(int fd);
-
-        String strerror(int errno);
-    }
-
-    private static final class Lib {
-        static final LibC C = LibraryLoader.create(LibC.class).load("c");
-        static final Runtime RUNTIME = Runtime.getRuntime(C);
-    }
-
     /**
      * Sends {@code message} as one datagram to {@code address}.
      *
@@ -56,20 +34,15 @@ final class NotifySocket {
         }
         byte[] sockaddr = sockaddr(address);
         byte[] payload = message.getBytes(StandardCharsets.UTF_8);
-        LibC c;
-        try {
-            c = Lib.C;
-        } catch (LinkageError e) {
-            throw new IOException("cannot load libc through jnr-ffi: " + e, e);
-        }
+        Libc.Functions c = Libc.get();
         int fd = c.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (fd < 0) {
-            throw new IOException("socket(AF_UNIX, SOCK_DGRAM): " + lastError(c));
+            throw new IOException("socket(AF_UNIX, SOCK_DGRAM): " + Libc.lastError());
         }
         try {
             long sent = c.sendto(fd, payload, payload.length, MSG_NOSIGNAL, sockaddr, sockaddr.length);
             if (sent < 0) {
-                throw new IOException("sendto: " + lastError(c));
+                throw new IOException("sendto: " + Libc.lastError());
             }
             if (sent != payload.length) {
                 throw new IOException("sendto sent " + sent + " of " + payload.length + " bytes");
@@ -101,8 +74,4 @@ final class NotifySocket {
         return sockaddr.array();
     }
 
-    private static String lastError(LibC c) {
-        int errno = LastError.getLastError(Lib.RUNTIME);
-        return c.strerror(errno) + " (errno " + errno + ")";
-    }
 }

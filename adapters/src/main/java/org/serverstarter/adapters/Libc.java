@@ -1,0 +1,51 @@
+package org.serverstarter.adapters;
+
+import java.io.IOException;
+
+import jnr.ffi.LastError;
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Runtime;
+import jnr.ffi.annotations.In;
+
+/**
+ * The libc functions the adapters need where the JDK has no equivalent: unix datagram sockets for
+ * {@link NotifySocket}, and the file status flags for {@link InheritedSocket#setNonBlocking()}. Called through
+ * jnr-ffi; the library is loaded on first use only, so a process that needs neither never loads native code.
+ */
+final class Libc {
+    private Libc() {}
+
+    /** The libc functions used. Public only because jnr-ffi generates its implementation in another package. */
+    public interface Functions {
+        int socket(int domain, int type, int protocol);
+
+        long sendto(int fd, @In byte[] message, long length, int flags, @In byte[] address, int addressLength);
+
+        int close(int fd);
+
+        /** Variadic in C; both commands used here take at most one int, which every Linux ABI passes like this. */
+        int fcntl(int fd, int command, int argument);
+
+        String strerror(int errno);
+    }
+
+    private static final class Loaded {
+        static final Functions C = LibraryLoader.create(Functions.class).load("c");
+        static final Runtime RUNTIME = Runtime.getRuntime(C);
+    }
+
+    /** libc, loaded on the first call. */
+    static Functions get() throws IOException {
+        try {
+            return Loaded.C;
+        } catch (LinkageError e) {
+            throw new IOException("cannot load libc through jnr-ffi: " + e, e);
+        }
+    }
+
+    /** The reason the last failed call of this thread gave, e.g. {@code Bad file descriptor (errno 9)}. */
+    static String lastError() {
+        int errno = LastError.getLastError(Loaded.RUNTIME);
+        return Loaded.C.strerror(errno) + " (errno " + errno + ")";
+    }
+}
