@@ -62,6 +62,8 @@ class ZeroDowntimeIT {
                     // The superdaemon writes a generation to the status file only once its --interval has passed.
                     long before = awaitGenerations(starter, status, gens -> gens.size() == 1).lastKey();
                     try (HttpConnection slow = HttpConnection.open(address)) {
+                        // A first answer proves the old generation accepted this connection before the HUP.
+                        assertEquals(Long.toString(before), slow.get("/").header("x-generation"));
                         slow.send("/sleep?ms=1500");
                         starter.signal("HUP");
                         SortedMap<Long, Long> after = awaitGenerations(starter, status,
