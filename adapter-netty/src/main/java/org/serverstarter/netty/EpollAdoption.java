@@ -30,6 +30,11 @@ final class EpollAdoption {
     static ServerChannel adopt(InheritedSocket socket) {
         Epoll.ensureAvailability();
         check(socket);
+        // Superdaemons pass blocking sockets, and Netty's epoll loop does not expect one: when several processes
+        // accept on the socket (overlapping generations, prefork), each connection wakes them all, and a loser's
+        // accept() would block this event loop until the next connection. The flag is shared by every process
+        // holding the socket; JDK-based generations work either way.
+        socket.setNonBlocking();
         // The one-argument domain constructor reports the channel inactive, so it would never accept.
         return socket.isUnix()
                 ? new EpollServerDomainSocketChannel(socket.fd(), true)

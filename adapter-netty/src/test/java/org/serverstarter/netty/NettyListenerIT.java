@@ -4,10 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.netty.channel.epoll.Epoll;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -16,6 +18,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -47,6 +50,7 @@ import org.serverstarter.testkit.Superdaemon;
  */
 class NettyListenerIT {
     private static final Duration START = Duration.ofSeconds(45);
+    private static final int O_NONBLOCK = 04000;
     private static final Pattern IDENTITY = Pattern.compile("gen=(\\d+) pid=(\\d+)");
 
     @TempDir
@@ -195,6 +199,94 @@ class NettyListenerIT {
             sd.awaitExit(Duration.ofSeconds(40));
             assertFalse(ProcessHandle.of(workerPid).map(ProcessHandle::isAlive).orElse(false), "the worker still runs");
         }
+    }
+
+    /**
+     * The superdaemons hand down blocking sockets, and Netty's epoll transport accepts until the socket has nothing
+     * left. On a blocking socket that last {@code accept()} would wait for the next connection, and the event loop
+     * thread running it would serve nothing meanwhile; with two generations on the socket (the old one kept by
+     * {@code --signal-on-hup=CONT}) both are woken for each connection and the one that loses the race would wait
+     * the same way. So: keep-alive connections are opened one by one, each must be answered, and each must still be
+     * answered after the later ones arrived, with one generation and then with two.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("epollOnEachSuperdaemon")
+    @Timeout(180)
+    void keepAliveConnectionsStayServedWhileNewOnesArrive(Case c) throws Exception {
+        InetSocketAddress address = new InetSocketAddress("127.0.0.1", Ports.freeTcpPort());
+        Path status = dir.resolve("status");
+        try (StarterProcess sd = start(c, List.of("--port=127.0.0.1:" + address.getPort(), "--signal-on-hup=CONT",
+                "--status-file=" + status))) {
+            List<HttpConnection> kept = new ArrayList<>();
+            try {
+                awaitGeneration(1, address);
+                openEachAndAskAll(kept, address, 4);
+
+                sd.signal("HUP");
+                StatusFile.awaitGenerations(status, gens -> gens.keySet().equals(Set.of(1L, 2L)), START);
+                awaitGeneration(2, address);
+                openEachAndAskAll(kept, address, 24);
+                // What the README promises, and what makes the above work: the shared socket is non-blocking now.
+                for (long pid : StatusFile.read(status).values()) {
+                    assertTrue(isNonBlocking(pid, address), "worker " + pid + " accepts on a blocking socket");
+                }
+            } finally {
+                // Before the superdaemon's TERM, so that the drains need not wait for these connections.
+                for (HttpConnection connection : kept) {
+                    connection.close();
+                }
+            }
+        }
+    }
+
+    static Stream<Case> epollOnEachSuperdaemon() {
+        assumeTrue(Epoll.isAvailable(), "no epoll here: " + Epoll.unavailabilityCause());
+        List<Superdaemon> daemons = superdaemons();
+        List<Path> jdks = ChildJava.jdks();
+        List<Case> cases = new ArrayList<>();
+        for (int d = 0; d < daemons.size(); d++) {
+            cases.add(new Case(daemons.get(d), Transport.EPOLL, jdks.get(d % jdks.size())));
+        }
+        return cases.stream();
+    }
+
+    /**
+     * Opens {@code count} keep-alive connections one at a time; after each, asks every kept connection once. Every
+     * new connection is a race between the generations' accept calls, and a loser stuck in a blocking accept shows as
+     * a kept connection on its event loop that gets no answer ({@link HttpConnection}'s read deadline).
+     */
+    private static void openEachAndAskAll(List<HttpConnection> kept, InetSocketAddress address, int count)
+            throws IOException {
+        for (int i = 0; i < count; i++) {
+            kept.add(HttpConnection.open(address));
+            for (int k = kept.size() - 1; k >= 0; k--) {
+                ask(kept, k, "after connection " + (kept.size() - 1) + " opened");
+            }
+        }
+    }
+
+    /** Whether the socket {@code pid} inherited for {@code address} has {@code O_NONBLOCK}, as the kernel says. */
+    private static boolean isNonBlocking(long pid, InetSocketAddress address) throws IOException {
+        String entry = "SERVER_STARTER_PORT=127.0.0.1:" + address.getPort() + "=";
+        String fd = Stream.of(Files.readString(Path.of("/proc/" + pid + "/environ"), StandardCharsets.ISO_8859_1).split("\0"))
+                .filter(variable -> variable.startsWith(entry)).map(variable -> variable.substring(entry.length()))
+                .findFirst().orElseThrow(() -> new AssertionError("worker " + pid + " has no " + entry));
+        Matcher flags = Pattern.compile("^flags:\\s+([0-7]+)$", Pattern.MULTILINE)
+                .matcher(Files.readString(Path.of("/proc/" + pid + "/fdinfo/" + fd)));
+        assertTrue(flags.find(), "no flags for fd " + fd + " of worker " + pid);
+        return (Integer.parseInt(flags.group(1), 8) & O_NONBLOCK) != 0;
+    }
+
+    private static void ask(List<HttpConnection> kept, int index, String when) {
+        HttpResponse r;
+        try {
+            r = kept.get(index).get("/");
+        } catch (IOException e) {
+            throw new AssertionError("keep-alive connection " + index + " of " + kept.size() + ", " + when
+                    + ", got no answer: " + e, e);
+        }
+        assertEquals(200, r.status(), r.body());
+        assertFalse(kept.get(index).isClosedByServer(), "connection " + index + " closed by the server: " + r);
     }
 
     @ParameterizedTest(name = "{0}")
