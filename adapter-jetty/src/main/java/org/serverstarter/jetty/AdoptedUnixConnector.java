@@ -5,6 +5,7 @@ import java.nio.channels.SelectableChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.EndPoint;
@@ -20,8 +21,8 @@ import org.eclipse.jetty.util.thread.Scheduler;
 /**
  * Serves an inherited, already listening unix socket. Jetty's own {@code UnixDomainServerConnector} cannot be used: it
  * only binds a path itself, and its {@code close()} deletes the socket file, which would pull the path from under the
- * superdaemon and the next generation. This connector never binds and never touches the file; stopping closes only this
- * process's fd.
+ * superdaemon and the next generation. This connector never binds and never touches the file; shutting it down or
+ * stopping it closes only this process's fd.
  */
 final class AdoptedUnixConnector extends AbstractConnector {
     private final ServerSocketChannel channel;
@@ -44,6 +45,19 @@ final class AdoptedUnixConnector extends AbstractConnector {
     @Override
     public Object getTransport() {
         return channel;
+    }
+
+    /** Stops accepting at once: closes this process's fd, so the next generation accepts what is still queued. */
+    @Override
+    public CompletableFuture<Void> shutdown() {
+        IO.close(channel);
+        return super.shutdown();
+    }
+
+    @Override
+    protected boolean handleAcceptFailure(Throwable failure) {
+        // Accepting on the channel shutdown() closed fails; that ends the acceptor, and is no error worth a log line.
+        return channel.isOpen() && super.handleAcceptFailure(failure);
     }
 
     @Override

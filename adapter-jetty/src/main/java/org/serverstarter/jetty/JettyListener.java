@@ -3,6 +3,12 @@ package org.serverstarter.jetty;
 import java.io.IOException;
 import java.nio.channels.ServerSocketChannel;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.eclipse.jetty.server.AbstractConnector;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.HttpConfiguration;
@@ -35,9 +41,6 @@ import org.serverstarter.adapters.StarterException;
  * The JVM needs {@code --add-opens=java.base/sun.nio.ch=ALL-UNNAMED} to adopt the inherited sockets.
  */
 public final class JettyListener {
-    /** How long no new request may start before a draining server closes its idle keep-alive connections. */
-    private static final Duration QUIET = Duration.ofMillis(250);
-
     private JettyListener() {}
 
     /** {@link #listen(Server, HttpConfiguration)} with Jetty's default HTTP/1.1 configuration. */
@@ -91,11 +94,16 @@ public final class JettyListener {
     }
 
     /**
-     * Makes the JVM's shutdown (TERM from the superdaemon, or INT) a graceful stop: stop accepting, so new connections
-     * go to the next generation; answer every request already received, with {@code Connection: close}; wait until
-     * none is in flight, at most {@code timeout}; then stop the server. {@code STOPPING=1} goes to
-     * {@code NOTIFY_SOCKET}, when set, as the drain starts. Call after {@code server.setHandler(...)} and
-     * before {@code server.start()}; do not also use {@code setStopAtShutdown(true)}.
+     * Makes the JVM's shutdown (TERM from the superdaemon, or INT) a graceful stop that loses no request: stop
+     * accepting, so new connections go to the next generation (only this process's copy of each listening socket is
+     * closed; the superdaemon and the next generation keep the socket); keep serving every connection already
+     * accepted, each response carrying {@code Connection: close}; wait until the clients have closed every one of
+     * them, at most {@code timeout}; then stop the server, which closes whatever is left. A keep-alive connection is
+     * not closed while idle, since its client may be sending a request at that very moment: it stays open until its
+     * client sends one more request, gets the answer with {@code Connection: close} and closes it, or until the
+     * timeout. {@code STOPPING=1} goes to {@code NOTIFY_SOCKET}, when set, as the drain starts. Call after
+     * {@code server.setHandler(...)} and before {@code server.start()}; do not also use
+     * {@code setStopAtShutdown(true)}.
      */
     public static void drainOnStop(Server server, Duration timeout) {
         if (server.getHandler() == null) {
@@ -105,25 +113,52 @@ public final class JettyListener {
             throw new IllegalStateException("drainOnStop must be called before server.start()");
         }
         Drain drain = new Drain();
+        OpenConnections connections = new OpenConnections();
         server.setHandler(new DrainHandler(drain, server.getHandler()));
         server.setStopAtShutdown(false);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> drainAndStop(server, drain, timeout), "jetty-drain"));
+        // The app may add its own connectors after this call; all of them are there once the server starts.
+        server.addEventListener(new LifeCycle.Listener() {
+            @Override
+            public void lifeCycleStarting(LifeCycle event) {
+                for (Connector connector : server.getConnectors()) {
+                    connections.follow(connector);
+                }
+            }
+        });
+        Runtime.getRuntime().addShutdownHook(
+                new Thread(() -> drainAndStop(server, drain, connections, timeout), "jetty-drain"));
     }
 
-    private static void drainAndStop(Server server, Drain drain, Duration timeout) {
+    private static void drainAndStop(Server server, Drain drain, OpenConnections connections, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
         drain.begin();
         Readiness.notifyStopping();
+        List<CompletableFuture<Void>> shutdowns = new ArrayList<>();
         for (Connector c : server.getConnectors()) {
             if (c instanceof AbstractConnector connector) {
-                // shutdown() also lowers open connections' idle timeout; keep it long enough for slow requests.
+                // shutdown() lowers open connections' idle timeout to this; keep them for the whole drain.
                 connector.setShutdownIdleTimeout(timeout.toMillis());
             }
-            c.shutdown();
+            shutdowns.add(c.shutdown());
         }
         try {
-            if (!drain.awaitQuiet(QUIET, timeout)) {
-                System.err.println("JettyListener: " + drain.inFlight() + " request(s) still running after "
-                        + timeout.toMillis() + " ms; stopping anyway");
+            // Done when the acceptors have stopped and the endpoints Jetty counts are closed. A connection accepted
+            // just before is not yet such an endpoint, so it is waited for through OpenConnections.
+            CompletableFuture.allOf(shutdowns.toArray(CompletableFuture[]::new))
+                    .get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            // reported below, with what is still open
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        } catch (ExecutionException e) {
+            System.err.println("JettyListener: shutting the connectors down failed: " + e.getCause());
+        }
+        try {
+            if (!connections.awaitNone(deadline)) {
+                System.err.println("JettyListener: " + connections.count() + " connection(s) still open, "
+                        + drain.inFlight() + " request(s) running, after " + timeout.toMillis()
+                        + " ms; stopping anyway");
             }
             server.setStopTimeout(0);
             server.stop();
