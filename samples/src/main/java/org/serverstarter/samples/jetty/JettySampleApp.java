@@ -15,10 +15,11 @@ import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.serverstarter.adapters.Readiness;
 import org.serverstarter.jetty.JettyListener;
-import org.serverstarter.samples.Readiness;
 import org.serverstarter.samples.Settings;
 import org.serverstarter.samples.SleepParameter;
+import org.serverstarter.samples.WarmUp;
 
 /**
  * A Jetty HTTP app that serves the sockets inherited from {@code start_server} through {@link JettyListener}, or
@@ -45,6 +46,8 @@ public final class JettySampleApp {
         // Jetty's default pool (200 threads) is far more than a small app on a small box needs.
         Server server = new Server(new QueuedThreadPool(32, 4));
         server.setHandler(new Routes(Long.toString(settings.generation())));
+        // READY=1 only after the warm-up below, not as soon as the connectors accept.
+        Readiness.deferReady();
         boolean inherited = JettyListener.listen(server);
         if (!inherited) {
             System.out.println(settings.fallbackNotice(NAME));
@@ -60,7 +63,7 @@ public final class JettySampleApp {
         }
         System.out.println(NAME + ": generation " + settings.generation() + " pid " + ProcessHandle.current().pid()
                 + " serving " + server.getConnectors().length + " inherited socket(s)");
-        Readiness.slowStart(settings, NAME, new Readiness.WarmUpPort() {
+        WarmUp.thenAnnounce(settings, NAME, new WarmUp.Port() {
             private final ServerConnector warmUp = new ServerConnector(server, 1, 1);
 
             @Override

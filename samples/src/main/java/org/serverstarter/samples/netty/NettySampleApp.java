@@ -25,10 +25,11 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.serverstarter.adapters.Readiness;
 import org.serverstarter.netty.NettyListener;
-import org.serverstarter.samples.Readiness;
 import org.serverstarter.samples.Settings;
 import org.serverstarter.samples.SleepParameter;
+import org.serverstarter.samples.WarmUp;
 
 /**
  * A Netty HTTP app that serves the sockets inherited from {@code start_server} through {@link NettyListener}, or
@@ -75,11 +76,13 @@ public final class NettySampleApp {
             }));
             return;
         }
+        // READY=1 only after the warm-up below, not as soon as the channels accept.
+        Readiness.deferReady();
         List<Channel> channels = listener.register(bootstrap);
         listener.drainOnShutdown(DRAIN_TIMEOUT);
         System.out.println(NAME + ": generation " + generation + " pid " + ProcessHandle.current().pid()
                 + " serving " + channels.size() + " inherited socket(s) with " + transport);
-        Readiness.slowStart(settings, NAME, new Readiness.WarmUpPort() {
+        WarmUp.thenAnnounce(settings, NAME, new WarmUp.Port() {
             private Channel warmUp;
 
             @Override

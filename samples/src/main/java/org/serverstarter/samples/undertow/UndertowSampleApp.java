@@ -13,9 +13,10 @@ import java.time.Duration;
 import java.util.Deque;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import org.serverstarter.samples.Readiness;
+import org.serverstarter.adapters.Readiness;
 import org.serverstarter.samples.Settings;
 import org.serverstarter.samples.SleepParameter;
+import org.serverstarter.samples.WarmUp;
 import org.serverstarter.undertow.UndertowListener;
 
 /**
@@ -42,6 +43,8 @@ public final class UndertowSampleApp {
 
     private static void serve(Settings settings) throws Exception {
         HttpHandler app = routes(Long.toString(settings.generation()));
+        // READY=1 only after the warm-up below, not as soon as the listener accepts.
+        Readiness.deferReady();
         Optional<UndertowListener> inherited = UndertowListener.listen(app);
         if (inherited.isEmpty()) {
             System.out.println(settings.fallbackNotice(NAME));
@@ -55,7 +58,7 @@ public final class UndertowSampleApp {
         System.out.println(NAME + ": generation " + settings.generation() + " pid " + ProcessHandle.current().pid()
                 + " serving " + listener.addresses());
         // A throwaway server on a private port: UndertowListener serves only the inherited sockets.
-        Readiness.slowStart(settings, NAME, new Readiness.WarmUpPort() {
+        WarmUp.thenAnnounce(settings, NAME, new WarmUp.Port() {
             private Undertow warmUp;
 
             @Override
