@@ -1,6 +1,7 @@
 package org.serverstarter.jetty;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -37,7 +38,7 @@ import org.serverstarter.testkit.Superdaemon;
 /**
  * A real Jetty in a child JVM under a real superdaemon: serves TCP v4, TCP v6 and a unix socket, survives a HUP restart
  * under a steady stream of requests without losing one, finishes a slow request that was in flight when its generation
- * got TERM, and leaves the unix socket file in place.
+ * got TERM, leaves the unix socket file in place, and keeps an idle keep-alive connection until the drain timeout.
  */
 class JettyListenerIT {
     private static final Duration WAIT = Duration.ofSeconds(40);
@@ -102,6 +103,32 @@ class JettyListenerIT {
                 assertEquals("close", last.header("connection"));
             }
             assertEquals(0, starter.awaitExit(WAIT));
+        }
+    }
+
+    @Test
+    @Timeout(90)
+    void idleKeepAliveConnectionIsKeptUntilTheDrainTimeout() throws Exception {
+        Superdaemon superdaemon = Superdaemon.available().findFirst().orElseThrow();
+        InetSocketAddress address = new InetSocketAddress("127.0.0.1", Ports.freeTcpPort());
+        Path status = dir.resolve("status");
+        List<String> args = new ArrayList<>(List.of("--port=127.0.0.1:" + address.getPort(),
+                "--status-file=" + status, "--interval=1", "--"));
+        args.addAll(ChildJava.command(JettyWorker.class));
+
+        try (StarterProcess starter = StarterProcess.start(superdaemon, args, Map.of("DRAIN_TIMEOUT_MS", "3000"), dir)) {
+            long pid1 = StatusFile.awaitGenerations(status, g -> g.containsKey(1L), WAIT).get(1L);
+            starter.awaitOutput("jetty ready gen=1 ", WAIT);
+            try (HttpConnection idle = HttpConnection.open(address)) {
+                assertEquals("gen=1 pid=" + pid1 + "\n", ok(idle.get("/")));
+                starter.signal("HUP");
+                // Generation 1 cannot tell an idle client from one whose request is on its way, so it waits for the
+                // client up to the drain timeout and only then closes the connection.
+                StatusFile.awaitGenerations(status, g -> g.keySet().equals(Set.of(2L)), WAIT);
+                assertTrue(starter.output().contains("JettyListener: 1 connection(s) still open, 0 request(s) "
+                        + "running, after 3000 ms; stopping anyway"), starter.output());
+                assertThrows(IOException.class, idle::read, "closed at the deadline, with no response");
+            }
         }
     }
 

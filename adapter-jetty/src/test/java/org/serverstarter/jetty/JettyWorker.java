@@ -20,7 +20,8 @@ import org.serverstarter.adapters.StarterException;
  * A Jetty app as a user would write it: {@code /} answers with generation and pid, {@code /sleep?ms=N} answers after N
  * ms. Under start_server it serves the inherited sockets; otherwise it binds {@code PORT} itself. With {@code FAIL_START}
  * set, the app fails to start, as one with a broken configuration would. With {@code WARM_UP_UNTIL=FILE} it defers
- * {@code READY=1} until that file exists, as an app warming up after its server started would.
+ * {@code READY=1} until that file exists, as an app warming up after its server started would. It drains for at most
+ * {@code DRAIN_TIMEOUT_MS}, 10 s by default.
  */
 public final class JettyWorker {
     public static void main(String[] args) throws Exception {
@@ -63,7 +64,8 @@ public final class JettyWorker {
             System.err.println("worker: " + e.getMessage());
             System.exit(3);
         }
-        JettyListener.drainOnStop(server, Duration.ofSeconds(10));
+        String drainTimeout = System.getenv("DRAIN_TIMEOUT_MS");
+        JettyListener.drainOnStop(server, Duration.ofMillis(drainTimeout == null ? 10_000 : Long.parseLong(drainTimeout)));
         try {
             server.start();
         } catch (Exception e) {
