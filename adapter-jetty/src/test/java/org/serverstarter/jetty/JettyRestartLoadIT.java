@@ -17,6 +17,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.serverstarter.testkit.Await;
 import org.serverstarter.testkit.ChildJava;
 import org.serverstarter.testkit.Ports;
+import org.serverstarter.testkit.RestartLoad;
 import org.serverstarter.testkit.StarterProcess;
 import org.serverstarter.testkit.StatusFile;
 import org.serverstarter.testkit.Superdaemon;

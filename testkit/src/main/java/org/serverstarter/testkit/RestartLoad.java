@@ -1,4 +1,4 @@
-package org.serverstarter.jetty;
+package org.serverstarter.testkit;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -9,8 +9,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.serverstarter.testkit.HttpConnection;
-import org.serverstarter.testkit.HttpResponse;
 
 /**
  * Client threads that keep requesting {@code /} across hot restarts, each in a pattern a real client has: keep-alive
@@ -19,13 +17,17 @@ import org.serverstarter.testkit.HttpResponse;
  * {@code Connection: close}. Every exception and every non-200 is a failure: the server closed a connection on which
  * the client had sent, or was about to send, a request it never answered. Bounded: each thread stops after 200000
  * requests or 100 s.
+ *
+ * <p>The worker's body for {@code /} must end with {@code pid=<its pid>} (optionally preceded by a space and other
+ * words, and followed by a newline), which is how answers are attributed to generations.
  */
-final class RestartLoad implements AutoCloseable {
-    final List<String> failures = new CopyOnWriteArrayList<>();
-    /** Answers per response body (which names generation and pid). */
-    final Map<String, Integer> answersByBody = new ConcurrentHashMap<>();
+public final class RestartLoad implements AutoCloseable {
+    /** One line per lost request: the client thread, the request number and what went wrong. */
+    public final List<String> failures = new CopyOnWriteArrayList<>();
+    /** Answers per response body (which names the pid, and the generation if the worker says it). */
+    public final Map<String, Integer> answersByBody = new ConcurrentHashMap<>();
     /** {@code Connection: close} answers per response body: each one is a request served while its server drained. */
-    final Map<String, Integer> closesByBody = new ConcurrentHashMap<>();
+    public final Map<String, Integer> closesByBody = new ConcurrentHashMap<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final List<Thread> threads = new ArrayList<>();
 
@@ -34,7 +36,8 @@ final class RestartLoad implements AutoCloseable {
      * @param lateSendDelaysMillis one client per entry that opens a new connection for each request and sends the
      *     request that long after connecting
      */
-    RestartLoad(InetSocketAddress address, List<Integer> keepAlivePausesMillis, List<Integer> lateSendDelaysMillis) {
+    public RestartLoad(InetSocketAddress address, List<Integer> keepAlivePausesMillis,
+            List<Integer> lateSendDelaysMillis) {
         for (int pause : keepAlivePausesMillis) {
             threads.add(new Thread(() -> keepAlive(address, pause), "keep-alive-" + pause + "ms"));
         }
@@ -44,17 +47,22 @@ final class RestartLoad implements AutoCloseable {
         threads.forEach(Thread::start);
     }
 
-    long answersFrom(long pid) {
+    /** Answers from the worker with this pid so far. */
+    public long answersFrom(long pid) {
         return countFrom(answersByBody, pid);
     }
 
-    long closesFrom(long pid) {
+    /** {@code Connection: close} answers from the worker with this pid so far. */
+    public long closesFrom(long pid) {
         return countFrom(closesByBody, pid);
     }
 
     private static long countFrom(Map<String, Integer> byBody, long pid) {
-        return byBody.entrySet().stream().filter(e -> e.getKey().endsWith(" pid=" + pid + "\n"))
-                .mapToLong(Map.Entry::getValue).sum();
+        String tag = "pid=" + pid;
+        return byBody.entrySet().stream().filter(e -> {
+            String body = e.getKey().strip();
+            return body.equals(tag) || body.endsWith(" " + tag);
+        }).mapToLong(Map.Entry::getValue).sum();
     }
 
     private void keepAlive(InetSocketAddress address, int pauseMillis) {
