@@ -62,7 +62,8 @@ public final class WarmUp {
         if (settings.slowStartStatusFile().isPresent()) {
             List<Long> retired = SlowStart.retireOlderGenerations(settings.slowStartStatusFile().get(),
                     settings.generation(), "TERM");
-            System.out.println(app + ": sent TERM to the older generations " + retired);
+            System.out.println(app + ": generation " + settings.generation() + " sent TERM to the older generations "
+                    + retired);
         }
     }
 

@@ -20,6 +20,7 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -130,6 +131,16 @@ public final class NettySampleApp {
             } else {
                 respond(ctx, keepAlive, HttpResponseStatus.NOT_FOUND, "not found\n");
             }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            // A client resetting its connection is routine for a server (wrk does it at the end of every run);
+            // anything else is worth a line in the log.
+            if (!(cause instanceof IOException)) {
+                System.err.println(NAME + ": closing a connection after " + cause);
+            }
+            ctx.close();
         }
 
         private void respond(ChannelHandlerContext ctx, boolean keepAlive, HttpResponseStatus status, String body) {
