@@ -14,6 +14,14 @@ final class Cleanup implements AutoCloseable {
         actions.push(action);
     }
 
+    /**
+     * Adds an action that runs after all others, whenever it was added: the pid file's lock is let go last, because
+     * {@code --stop} takes its release to mean that start_server has finished, sockets and files included.
+     */
+    void addLast(Runnable action) {
+        actions.addLast(action);
+    }
+
     /** Forgets every action: the process handing its resources to a daemon must not remove them. */
     void dismissAll() {
         actions.clear();

@@ -6,6 +6,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 
 import org.serverstarter.superdaemon.cli.Options;
 import org.serverstarter.superdaemon.cli.PortSpec;
@@ -68,6 +70,8 @@ public final class Startup {
             throw Fatal.of("cannot load the native C library through jnr-ffi: " + nativeProblem);
         }
 
+        BlockingQueue<String> events = new LinkedBlockingQueue<>();
+        installSignalHandlers(events);
         try (Cleanup cleanup = new Cleanup()) {
             if (statusFile != null) {
                 statusFile.checkWritable();
@@ -96,14 +100,13 @@ public final class Startup {
                     options.interval() == null ? 1 : options.interval(), signalOnHup, hupNumber, signalOnTerm,
                     termNumber, listeners.serverStarterPort(), listeners.placements(),
                     positive(options.killTimeout()), positive(options.maxBackoff()), readyTimeout), environment,
-                    statusFile);
+                    statusFile, events);
             if (readyTimeout > 0) {
-                NotifyListener notify = NotifyListener.open(supervisor::post);
+                NotifyListener notify = NotifyListener.open(events::add);
                 cleanup.add(notify::remove);
                 environment.overrideForWorkers("NOTIFY_SOCKET", notify.path());
             }
             supervisor.useSystemd(Systemd.notifier(inherited.get("NOTIFY_SOCKET")));
-            installSignalHandlers(supervisor);
             if (log != null) {
                 log.redirect();
                 supervisor.useLog(log);
@@ -112,7 +115,7 @@ public final class Startup {
             }
             if (options.pidFile() != null) {
                 PidFile pidFile = PidFile.acquire(options.pidFile());
-                cleanup.add(pidFile::remove);
+                cleanup.addLast(pidFile::remove);
             }
             try {
                 supervisor.run();
@@ -157,12 +160,12 @@ public final class Startup {
      * {@code &}) are reset first, or the JVM would never see those signals. PIPE is ignored, as in Perl, so that a
      * closed log pipe does not kill us and workers inherit it ignored.
      */
-    private static void installSignalHandlers(Supervisor supervisor) {
+    private static void installSignalHandlers(BlockingQueue<String> events) {
         for (String name : List.of("HUP", "INT", "TERM", "ALRM", "USR1")) {
             Posix.defaultSignal(Signals.number(name).getAsInt());
-            Signal.handle(new Signal(name), s -> supervisor.post(name));
+            Signal.handle(new Signal(name), s -> events.add(name));
         }
-        Signal.handle(new Signal("CHLD"), s -> supervisor.post("CHLD"));
+        Signal.handle(new Signal("CHLD"), s -> events.add("CHLD"));
         Posix.ignoreSignal(Signals.PIPE);
     }
 }

@@ -9,7 +9,6 @@ import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import org.serverstarter.superdaemon.posix.ErrnoException;
@@ -38,7 +37,7 @@ final class Supervisor {
     private final Settings settings;
     private final Environment environment;
     private final StatusFile statusFile;
-    private final BlockingQueue<String> events = new LinkedBlockingQueue<>();
+    private final BlockingQueue<String> events;
     private final Deque<String> signals = new ArrayDeque<>();
 
     private Worker current;
@@ -65,15 +64,15 @@ final class Supervisor {
                     List<SpawnRequest.Placement> placements, long killTimeout, long maxBackoff, long readyTimeout) {
     }
 
-    Supervisor(Settings settings, Environment environment, StatusFile statusFile) {
+    /**
+     * @param events where signal handlers (installed before the sockets were bound, so that an early TERM is not
+     *               lost) and the notify socket put their events
+     */
+    Supervisor(Settings settings, Environment environment, StatusFile statusFile, BlockingQueue<String> events) {
+        this.events = events;
         this.settings = settings;
         this.environment = environment;
         this.statusFile = statusFile;
-    }
-
-    /** Called from signal handlers and the reaper: the only way other threads talk to the loop. */
-    void post(String event) {
-        events.add(event);
     }
 
     /** Tells systemd about start-up, restarts and shutdown (when it started us with NOTIFY_SOCKET). */
@@ -94,6 +93,12 @@ final class Supervisor {
 
     /** Runs until TERM or INT has stopped every worker. */
     void run() {
+        drainEvents();
+        String early = signals.stream().filter(s -> s.equals("TERM") || s.equals("INT")).findFirst().orElse(null);
+        if (early != null) {
+            shutDown(early); // stopped while starting up: no worker to start
+            return;
+        }
         startWorker();
         if (systemd != null && current != null) {
             systemd.ready(current.generation(), current.pid());

@@ -162,6 +162,32 @@ class BadInputIT {
     }
 
     @Test
+    void termAtAnyMomentOfStartUpLeavesNothingBehind() throws Exception {
+        // The JVM takes a few hundred ms to reach the binding; TERM lands before, during and after it.
+        for (int delay = 50; delay <= 800; delay += 50) {
+            Path sock = dir.resolve("early.sock");
+            try (StarterProcess p = StarterProcess.start(Superdaemon.JAVA, Reports.args("--path=" + sock,
+                    "--pid-file=" + dir.resolve("pid")), Map.of("REPORT_DIR", dir.toString()), dir)) {
+                TimeUnit.MILLISECONDS.sleep(delay); // the point of the test is an arbitrary moment, not an event
+                p.signal("TERM");
+                int status = p.awaitExit(Reports.TIMEOUT);
+                assertTrue(status == 0 || status == 143, "TERM after " + delay + " ms: status " + status);
+                Process probe = new ProcessBuilder("ps", "-o", "pid=,stat=,args=", "-g", Long.toString(p.pid()))
+                        .redirectErrorStream(true).start();
+                // Zombies are not counted: when TERM hits a worker that is still starting (pyenv's python3 is a
+                // shell script), its orphaned helpers are left for init to reap, which is not start_server's job.
+                String left = new String(probe.getInputStream().readAllBytes()).lines()
+                        .filter(l -> !l.trim().split("\\s+")[1].startsWith("Z"))
+                        .collect(java.util.stream.Collectors.joining("\n"));
+                probe.waitFor();
+                assertEquals("", left, "TERM after " + delay + " ms: no process left; output:\n" + p.output());
+            }
+            assertFalse(Files.exists(sock), "TERM after " + delay + " ms left the socket file");
+            assertFalse(Files.exists(dir.resolve("pid")), "TERM after " + delay + " ms left the pid file");
+        }
+    }
+
+    @Test
     void stalePidFileIsNotSignalled() throws Exception {
         Path pid = Files.writeString(dir.resolve("pid"), "1\n");
         Outcome o = run("--stop", "--pid-file=" + pid);

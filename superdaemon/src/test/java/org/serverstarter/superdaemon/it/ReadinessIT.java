@@ -34,7 +34,7 @@ class ReadinessIT {
 
     private StarterProcess start(Map<String, String> env, String... options) {
         List<String> args = new ArrayList<>(List.of(options));
-        args.addAll(List.of("--", "python3",
+        args.addAll(List.of("--", Reports.PYTHON,
                 Repo.root().resolve("superdaemon/src/test/resources/workers/ready.py").toString()));
         Map<String, String> all = new HashMap<>(env);
         all.put("REPORT_DIR", dir.toString());

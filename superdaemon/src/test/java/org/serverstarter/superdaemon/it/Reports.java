@@ -23,10 +23,28 @@ final class Reports {
         this.dir = dir;
     }
 
+    /**
+     * The python3 interpreter itself: where python3 on PATH is a wrapper script (pyenv's shims), a worker killed while
+     * it starts would leave the wrapper's helpers running, which is not what these tests are about.
+     */
+    static final String PYTHON = interpreter();
+
+    private static String interpreter() {
+        try {
+            Process p = new ProcessBuilder("python3", "-c", "import sys; print(sys.executable)").start();
+            String path = new String(p.getInputStream().readAllBytes()).trim();
+            return p.waitFor() == 0 && !path.isEmpty() ? path : "python3";
+        } catch (IOException e) {
+            return "python3";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "python3";
+        }
+    }
+
     /** The worker's argv: python3 and the script, run from the source tree. */
     static List<String> worker() {
-        return List.of("python3",
-                Repo.root().resolve("superdaemon/src/test/resources/workers/report.py").toString());
+        return List.of(PYTHON, Repo.root().resolve("superdaemon/src/test/resources/workers/report.py").toString());
     }
 
     /** Superdaemon options, then {@code --}, then the report worker. */

@@ -37,12 +37,12 @@ class SystemdIT {
         Path messages = dir.resolve("messages");
         Path sock = dir.resolve("app.sock");
         int port = Ports.freeTcpPort();
-        Process recorder = new ProcessBuilder("python3", workers.resolve("notify_recorder.py").toString(),
+        Process recorder = new ProcessBuilder(Reports.PYTHON, workers.resolve("notify_recorder.py").toString(),
                 notify.toString(), messages.toString()).start();
         Process starter = null;
         try {
             Await.until("the notify recorder", Reports.TIMEOUT, () -> Files.exists(Path.of(messages + ".ready")));
-            List<String> argv = new ArrayList<>(List.of("setsid", "python3",
+            List<String> argv = new ArrayList<>(List.of("setsid", Reports.PYTHON,
                     workers.resolve("fake_systemd.py").toString(), notify.toString(), Integer.toString(port),
                     sock.toString(), "--", Superdaemon.JAVA.executable().toString(), "--"));
             argv.addAll(Reports.worker());
