@@ -5,9 +5,12 @@ import java.lang.reflect.InvocationTargetException;
 import java.nio.channels.ServerSocketChannel;
 
 import org.serverstarter.adapters.StarterException;
+import org.xnio.ChannelListener;
+import org.xnio.ChannelListeners;
 import org.xnio.OptionMap;
 import org.xnio.StreamConnection;
 import org.xnio.XnioWorker;
+import org.xnio.channels.AcceptListenerSettable;
 import org.xnio.channels.AcceptingChannel;
 
 /**
@@ -35,10 +38,17 @@ final class AdoptedAcceptor {
      * Wraps {@code channel} (bound, listening, any blocking mode) as an XNIO accepting channel of
      * {@code worker}. Accepts start suspended, as with {@code XnioWorker.createStreamConnectionServer}.
      *
+     * <p>The accept thread holds {@code acceptPass} while it takes connections off the listening socket and queues
+     * them to the I/O threads. Whoever closes the channel, then takes {@code acceptPass}, knows that every connection
+     * this process accepted has been queued to an I/O thread, where the accept listener will see it: once the close
+     * returns no accept can succeed (the JDK's close waits for an accept under way), and a pass that accepted before
+     * still holds {@code acceptPass}. Never hold it while closing: XNIO's close waits for the accept thread.
+     *
      * @param options socket options applied to accepted connections (e.g. {@code TCP_NODELAY})
      */
-    @SuppressWarnings("unchecked")
-    static AcceptingChannel<StreamConnection> open(XnioWorker worker, ServerSocketChannel channel, OptionMap options) {
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    static AcceptingChannel<StreamConnection> open(XnioWorker worker, ServerSocketChannel channel, OptionMap options,
+            Object acceptPass) {
         Constructor<?> tcpServer = constructor(worker, TCP_SERVER,
                 worker.getClass(), ServerSocketChannel.class, OptionMap.class, boolean.class);
         Constructor<?> queuedServer = constructor(worker, QUEUED_SERVER, tcpServer.getDeclaringClass());
@@ -47,7 +57,17 @@ final class AdoptedAcceptor {
             channel.configureBlocking(false);
             // true = accept on the worker's dedicated accept thread, as createTcpConnectionServer does.
             Object server = tcpServer.newInstance(worker, channel, options, true);
-            return (AcceptingChannel<StreamConnection>) queuedServer.newInstance(server);
+            AcceptingChannel<StreamConnection> queued =
+                    (AcceptingChannel<StreamConnection>) queuedServer.newInstance(server);
+            // The queued server has just installed its hand-off as the accept listener of the one it wraps.
+            AcceptListenerSettable accepting = (AcceptListenerSettable) server;
+            ChannelListener handOff = accepting.getAcceptListener();
+            accepting.setAcceptListener(ready -> {
+                synchronized (acceptPass) {
+                    ChannelListeners.invokeChannelListener((java.nio.channels.Channel) ready, handOff);
+                }
+            });
+            return queued;
         } catch (InvocationTargetException e) {
             throw new StarterException("XNIO refused the inherited socket " + describe(channel) + ": "
                     + e.getCause(), e.getCause());

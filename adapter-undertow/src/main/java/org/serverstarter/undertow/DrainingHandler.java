@@ -17,7 +17,6 @@ import org.serverstarter.adapters.Drain;
 final class DrainingHandler implements HttpHandler {
     private final HttpHandler next;
     private final Drain drain;
-    private volatile long lastStartNanos = System.nanoTime();
 
     DrainingHandler(HttpHandler next, Drain drain) {
         this.next = next;
@@ -27,7 +26,6 @@ final class DrainingHandler implements HttpHandler {
     @Override
     public void handleRequest(HttpServerExchange exchange) throws Exception {
         drain.requestStarted();
-        lastStartNanos = System.nanoTime();
         exchange.addExchangeCompleteListener((done, nextListener) -> {
             try {
                 nextListener.proceed();
@@ -41,15 +39,5 @@ final class DrainingHandler implements HttpHandler {
             }
         });
         next.handleRequest(exchange);
-    }
-
-    /** {@link System#nanoTime()} when the latest exchange started (construction time before the first). */
-    long lastStartNanos() {
-        return lastStartNanos;
-    }
-
-    /** Restarts the quiet-period clock, e.g. at the moment the acceptors close. */
-    void markActivity() {
-        lastStartNanos = System.nanoTime();
     }
 }

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import io.undertow.UndertowOptions;
@@ -21,7 +22,6 @@ import org.serverstarter.adapters.InheritedSocket;
 import org.serverstarter.adapters.Readiness;
 import org.serverstarter.adapters.ServerStarter;
 import org.serverstarter.adapters.StarterException;
-import org.xnio.ChannelListeners;
 import org.xnio.IoUtils;
 import org.xnio.OptionMap;
 import org.xnio.Options;
@@ -56,26 +56,21 @@ import org.xnio.channels.AcceptingChannel;
  * <p>Needs the JVM flag {@code --add-opens=java.base/sun.nio.ch=ALL-UNNAMED} to adopt the inherited fds.
  */
 public final class UndertowListener {
-    /**
-     * How long no new exchange may start before the worker is shut down. A connection accepted just before the
-     * acceptors closed may still have its request on the way, and a keep-alive client may be about to send its
-     * next one; this is the time they get, after which idle connections are closed.
-     */
-    private static final Duration QUIET_PERIOD = Duration.ofSeconds(1);
-
     private final XnioWorker worker;
     private final List<AcceptingChannel<StreamConnection>> acceptors;
+    private final Object acceptPass;
     private final List<InetSocketAddress> addresses;
-    private final DrainingHandler handler;
+    private final OpenConnections connections;
     private final Drain drain;
     private Boolean drained;
 
-    private UndertowListener(XnioWorker worker, List<AcceptingChannel<StreamConnection>> acceptors,
-            List<InetSocketAddress> addresses, DrainingHandler handler, Drain drain) {
+    private UndertowListener(XnioWorker worker, List<AcceptingChannel<StreamConnection>> acceptors, Object acceptPass,
+            List<InetSocketAddress> addresses, OpenConnections connections, Drain drain) {
         this.worker = worker;
         this.acceptors = acceptors;
+        this.acceptPass = acceptPass;
         this.addresses = addresses;
-        this.handler = handler;
+        this.connections = connections;
         this.drain = drain;
     }
 
@@ -127,6 +122,8 @@ public final class UndertowListener {
         XnioWorker worker = startWorker();
         Drain drain = new Drain();
         DrainingHandler handler = new DrainingHandler(root, drain);
+        OpenConnections connections = new OpenConnections();
+        Object acceptPass = new Object();
         List<AcceptingChannel<StreamConnection>> acceptors = new ArrayList<>();
         List<InetSocketAddress> addresses = new ArrayList<>();
         try {
@@ -138,14 +135,15 @@ public final class UndertowListener {
             for (ServerSocketChannel channel : channels) {
                 HttpOpenListener openListener = new HttpOpenListener(buffers, serverOptions);
                 openListener.setRootHandler(handler);
-                AcceptingChannel<StreamConnection> acceptor =
-                        AdoptedAcceptor.open(worker, channel, OptionMap.create(Options.TCP_NODELAY, true));
+                AcceptingChannel<StreamConnection> acceptor = AdoptedAcceptor.open(worker, channel,
+                        OptionMap.create(Options.TCP_NODELAY, true), acceptPass);
                 acceptors.add(acceptor);
-                acceptor.getAcceptSetter().set(ChannelListeners.openListenerAdapter(openListener));
+                acceptor.getAcceptSetter().set(connections.acceptListener(openListener));
                 addresses.add(tcpAddress(acceptor.getLocalAddress(), channel));
             }
             acceptors.forEach(AcceptingChannel::resumeAccepts);
-            return new UndertowListener(worker, List.copyOf(acceptors), List.copyOf(addresses), handler, drain);
+            return new UndertowListener(worker, List.copyOf(acceptors), acceptPass, List.copyOf(addresses),
+                    connections, drain);
         } catch (RuntimeException | Error e) {
             acceptors.forEach(IoUtils::safeClose);
             worker.shutdownNow();
@@ -164,19 +162,25 @@ public final class UndertowListener {
      *
      * <ol>
      *   <li>Sends {@code STOPPING=1} to {@code NOTIFY_SOCKET} when that is set, stops accepting and closes this
-     *       process's accepting channels. Only our fds are closed: the
-     *       listening sockets stay open in the superdaemon and the next generation keeps accepting on them.</li>
-     *   <li>From then on every response carries {@code Connection: close}; exchanges already running finish.</li>
-     *   <li>Waits until no exchange is in flight and none has started for a quiet second, at most
-     *       {@code drainTimeout}, then shuts the XNIO worker down, which closes the remaining idle
-     *       connections.</li>
+     *       process's accepting channels. Only our fds are closed, with no {@code shutdown(2)}: the listening
+     *       sockets stay open in the superdaemon and the next generation keeps accepting on them.</li>
+     *   <li>Keeps serving every connection already accepted. From then on every response carries
+     *       {@code Connection: close}, and Undertow closes the connection once it is written; exchanges already
+     *       running finish and close theirs the same way.</li>
+     *   <li>Waits until every one of those connections is closed and no exchange is running, at most
+     *       {@code drainTimeout}. An idle keep-alive connection is not closed early, since its client may be sending
+     *       a request at that very moment: it stays open until its client sends one more request (answered with
+     *       {@code Connection: close}) or closes it, so a client that keeps a connection idle holds the drain until
+     *       {@code drainTimeout}.</li>
+     *   <li>Shuts the XNIO worker down, which closes whatever is left; when the deadline forced that, one line on
+     *       standard error says how many connections and exchanges were cut off.</li>
      * </ol>
      *
      * Undertow's {@code GracefulShutdownHandler} is deliberately not used: it answers 503 to requests that
      * arrive on kept-alive connections once shutdown has begun.
      *
-     * @return true when every exchange finished within {@code drainTimeout}; false when the worker was stopped
-     *     with exchanges still running
+     * @return true when every connection closed and every exchange finished within {@code drainTimeout}; false
+     *     when the worker was stopped with some still open or running
      */
     public synchronized boolean stop(Duration drainTimeout) {
         if (drained != null) {
@@ -189,10 +193,18 @@ public final class UndertowListener {
             acceptor.suspendAccepts();
             IoUtils.safeClose(acceptor);
         }
-        handler.markActivity();
+        synchronized (acceptPass) {
+            // Entered once the accept thread has queued what it accepted before the close (see AdoptedAcceptor).
+        }
         drained = false;
         try {
-            drained = awaitQuiet(deadline);
+            awaitHandOffs(deadline);
+            drained = connections.awaitNone(deadline) && drain.awaitIdle(Duration.ofNanos(remaining(deadline)));
+            if (!drained) {
+                System.err.println("UndertowListener: " + connections.count() + " connection(s) still open, "
+                        + drain.inFlight() + " exchange(s) running, after " + drainTimeout.toMillis()
+                        + " ms; stopping anyway");
+            }
             worker.shutdown();
             if (!worker.awaitTermination(Math.max(remaining(deadline), TimeUnit.SECONDS.toNanos(1)),
                     TimeUnit.NANOSECONDS)) {
@@ -205,21 +217,17 @@ public final class UndertowListener {
         return drained;
     }
 
-    private boolean awaitQuiet(long deadline) throws InterruptedException {
-        while (true) {
-            if (!drain.awaitIdle(Duration.ofNanos(remaining(deadline)))) {
-                return false;
-            }
-            long quietFor = System.nanoTime() - handler.lastStartNanos();
-            long stillToWait = QUIET_PERIOD.toNanos() - quietFor;
-            if (stillToWait <= 0 && drain.inFlight() == 0) {
-                return true;
-            }
-            if (remaining(deadline) <= 0) {
-                return drain.inFlight() == 0;
-            }
-            TimeUnit.NANOSECONDS.sleep(Math.min(Math.max(stillToWait, 1), remaining(deadline)));
+    /**
+     * Waits until the I/O threads have run the accept listener for every connection the closed acceptors took off
+     * the socket: each such connection was queued to its I/O thread, in order, before a task queued now.
+     */
+    private void awaitHandOffs(long deadline) throws InterruptedException {
+        int threads = worker.getIoThreadCount();
+        CountDownLatch passed = new CountDownLatch(threads);
+        for (int i = 0; i < threads; i++) {
+            worker.getIoThread(i).execute(passed::countDown);
         }
+        passed.await(remaining(deadline), TimeUnit.NANOSECONDS);
     }
 
     private static long remaining(long deadline) {

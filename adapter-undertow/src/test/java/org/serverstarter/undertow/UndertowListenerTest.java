@@ -2,6 +2,7 @@ package org.serverstarter.undertow;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -14,6 +15,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
@@ -75,13 +77,13 @@ class UndertowListenerTest {
 
     @Test
     void drainClosesTheAcceptorFinishesInFlightAndClosesKeptAliveConnections() throws Exception {
+        CompletableFuture<Boolean> stopped;
         try (HttpConnection idle = HttpConnection.open(address); HttpConnection slow = HttpConnection.open(address)) {
             assertEquals(200, idle.get("/").status());
             slow.send("/slow");
             assertTrue(slowEntered.await(30, TimeUnit.SECONDS), "slow request reached the handler");
 
-            CompletableFuture<Boolean> stopped = CompletableFuture.supplyAsync(
-                    () -> listener.stop(Duration.ofSeconds(30)));
+            stopped = CompletableFuture.supplyAsync(() -> listener.stop(Duration.ofSeconds(30)));
             // Our channel was the socket's only fd here, so once it is closed connecting is refused.
             Await.until("the acceptor to close", Duration.ofSeconds(10), () -> refused(address));
 
@@ -96,8 +98,31 @@ class UndertowListenerTest {
             assertEquals("slow done", slowResponse.body());
             assertEquals("close", slowResponse.header("connection"),
                     "a response committed after the drain began closes its connection too");
-            assertTrue(stopped.get(30, TimeUnit.SECONDS), "every exchange finished within the drain timeout");
         }
+        // The clients closed both connections after their Connection: close answers, as HTTP clients do.
+        assertTrue(stopped.get(30, TimeUnit.SECONDS), "every connection closed within the drain timeout");
+    }
+
+    /**
+     * The old drain closed idle keep-alive connections after a quiet second, under the request a client might be
+     * sending just then. Now such a connection stays open and is served, and the drain ends when its client closes
+     * it. Only the absence of a stop can show the first part; 1.5 s is longer than the old quiet second.
+     */
+    @Test
+    void anIdleKeepAliveConnectionIsServedUntilItsClientClosesIt() throws Exception {
+        CompletableFuture<Boolean> stopped;
+        try (HttpConnection idle = HttpConnection.open(address)) {
+            assertEquals(200, idle.get("/").status());
+            stopped = CompletableFuture.supplyAsync(() -> listener.stop(Duration.ofSeconds(30)));
+            Await.until("the acceptor to close", Duration.ofSeconds(10), () -> refused(address));
+            assertThrows(TimeoutException.class, () -> stopped.get(1500, TimeUnit.MILLISECONDS),
+                    "stop returned with an idle keep-alive connection open");
+
+            HttpResponse late = idle.get("/");
+            assertEquals(200, late.status(), "the idle connection was still served");
+            assertEquals("close", late.header("connection"));
+        }
+        assertTrue(stopped.get(30, TimeUnit.SECONDS), "the drain ended once the client closed its connection");
     }
 
     @Test
