@@ -13,13 +13,15 @@ import org.serverstarter.adapters.ServerStarter;
  *   <li>{@code PORT}: the port to bind on 127.0.0.1 when not under a superdaemon (default 8080).</li>
  *   <li>{@code SLOW_START}: when set and not empty or {@code 0}, the app retires the older generations itself once
  *       it is warmed up, instead of leaving that to the superdaemon's {@code --interval}. It needs the status file
- *       from {@code SERVER_STARTER_STATUS_FILE}, and the superdaemon should run with {@code --signal-on-hup=CONT}.</li>
+ *       from {@code SERVER_STARTER_STATUS_FILE}, and the superdaemon should run with {@code --signal-on-hup=CONT}.
+ *       Ignored when {@code NOTIFY_SOCKET} is set: a superdaemon that waits for {@code READY=1}
+ *       ({@code start_server --readiness=notify}) retires the old generation itself, once the new one is warm.</li>
  * </ul>
  *
  * @param starter what the superdaemon passed down
  * @param generation {@code SERVER_STARTER_GENERATION}, 0 when not under a superdaemon
  * @param fallbackPort the port to bind when not under a superdaemon
- * @param slowStartStatusFile the status file to read when slow start is on
+ * @param slowStartStatusFile the status file to read when slow start is on (and readiness notification is not)
  */
 public record Settings(ServerStarter starter, long generation, int fallbackPort, Optional<Path> slowStartStatusFile) {
 
@@ -37,8 +39,9 @@ public record Settings(ServerStarter starter, long generation, int fallbackPort,
             throw new IllegalArgumentException("PORT must be a number, not '" + port + "'");
         }
         String slowStart = env.getOrDefault("SLOW_START", "");
+        boolean readinessGated = !env.getOrDefault("NOTIFY_SOCKET", "").isEmpty();
         Optional<Path> statusFile = Optional.empty();
-        if (!slowStart.isEmpty() && !slowStart.equals("0")) {
+        if (!slowStart.isEmpty() && !slowStart.equals("0") && !readinessGated) {
             String file = env.getOrDefault("SERVER_STARTER_STATUS_FILE", "");
             if (file.isEmpty()) {
                 throw new IllegalArgumentException("SLOW_START is set but SERVER_STARTER_STATUS_FILE is not: set it to"

@@ -37,6 +37,13 @@ class SettingsTest {
     }
 
     @Test
+    void slowStartOffUnderAReadinessGatingSuperdaemon() {
+        // deploy/env sets SLOW_START=1 for every mode; under --readiness=notify the superdaemon retires the old one.
+        assertEquals(Optional.empty(), Settings.from(Map.of("SLOW_START", "1", "NOTIFY_SOCKET", "/run/ss/notify"))
+                .slowStartStatusFile());
+    }
+
+    @Test
     void slowStartWithoutStatusFileIsAnError() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Settings.from(Map.of("SLOW_START", "1")));
