@@ -1,7 +1,6 @@
 package org.serverstarter.adapters;
 
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -18,7 +17,6 @@ public final class Drain {
     private final Condition idle = lock.newCondition();
     private volatile boolean draining;
     private int inFlight;
-    private long lastStartNanos = System.nanoTime();
 
     public boolean isDraining() {
         return draining;
@@ -33,7 +31,6 @@ public final class Drain {
         lock.lock();
         try {
             inFlight++;
-            lastStartNanos = System.nanoTime();
         } finally {
             lock.unlock();
         }
@@ -79,34 +76,6 @@ public final class Drain {
                 remaining = idle.awaitNanos(remaining);
             }
             return true;
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /**
-     * Waits until no request is in flight and none has started for {@code quiet}, at most {@code timeout}. A
-     * keep-alive client that sends its next request just as the server closes an idle connection loses it; waiting
-     * for a quiet spell lets such a client get one more answer, carrying {@code Connection: close}, first.
-     *
-     * @return true when quiet, false when the timeout passed first
-     */
-    public boolean awaitQuiet(Duration quiet, Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        lock.lock();
-        try {
-            while (true) {
-                long now = System.nanoTime();
-                long quietLeft = lastStartNanos + quiet.toNanos() - now;
-                if (inFlight == 0 && quietLeft <= 0) {
-                    return true;
-                }
-                long timeLeft = deadline - now;
-                if (timeLeft <= 0) {
-                    return false;
-                }
-                idle.awaitNanos(Math.min(timeLeft, inFlight == 0 ? quietLeft : timeLeft));
-            }
         } finally {
             lock.unlock();
         }

@@ -37,16 +37,6 @@ class DrainTest {
     }
 
     @Test
-    @Timeout(10)
-    void awaitQuietWaitsForAPauseAfterTheLastStart() throws Exception {
-        Drain drain = new Drain();
-        drain.requestStarted();
-        drain.requestFinished();
-        assertFalse(drain.awaitQuiet(Duration.ofSeconds(5), Duration.ZERO));
-        assertTrue(drain.awaitQuiet(Duration.ofMillis(50), Duration.ofSeconds(8)));
-    }
-
-    @Test
     void unmatchedFinishIsABug() {
         assertThrows(IllegalStateException.class, () -> new Drain().requestFinished());
     }
