@@ -9,15 +9,15 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.serverstarter.adapters.NotifyReceiver.Notification;
+import org.serverstarter.adapters.ReadinessContract.Case;
+import org.serverstarter.adapters.ReadinessContract.NotifyAddress;
 import org.serverstarter.testkit.ChildJava;
 
 /**
@@ -29,20 +29,21 @@ class ReadinessIT {
     @TempDir
     Path dir;
 
-    static Stream<Arguments> jdksAndAddresses() {
-        List<Path> jdks = ChildJava.jdks();
-        return Stream.of(Arguments.of(jdks.get(0), "path"), Arguments.of(jdks.get(jdks.size() - 1), "abstract"));
-    }
-
-    @ParameterizedTest(name = "{0}, {1} socket")
-    @MethodSource("jdksAndAddresses")
-    @Timeout(60)
-    void workerReportsFromItsOwnPid(Path jdk, String kind) throws Exception {
-        String address = kind.equals("path") ? dir.resolve("notify").toString() : "@serverstarter-" + UUID.randomUUID();
-        try (NotifyReceiver receiver = NotifyReceiver.bind(address)) {
+    static Stream<Case> workers() {
+        return Case.eachJdkAndAddressOnce(NotifyAddress.PATH, jdk -> {
             List<String> argv = new ArrayList<>(ChildJava.command(jdk, ReadinessWorker.class));
             argv.add(1, "--enable-native-access=ALL-UNNAMED");
-            Result run = run(argv, address);
+            return argv;
+        });
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("workers")
+    @Timeout(60)
+    void workerReportsFromItsOwnPid(Case worker) throws Exception {
+        String address = worker.address().in(dir);
+        try (NotifyReceiver receiver = NotifyReceiver.bind(address)) {
+            Result run = run(worker.command(), address);
             assertEquals("serving=false status=true ready=true stopping=true\n", run.stdout, run.stderr);
             assertEquals("", run.stderr, "no warning, no error");
             receiver.await("STOPPING=1", run.pid, Duration.ofSeconds(20));
