@@ -43,6 +43,22 @@ final class Libc {
         }
     }
 
+    /**
+     * Loads libc on a thread of its own. Loading jnr-ffi costs 100-200 ms, which would otherwise come between "the
+     * server accepts" and the READY=1 that lets the superdaemon retire the old generation.
+     */
+    static void loadInBackground() {
+        Thread loader = new Thread(() -> {
+            try {
+                get();
+            } catch (IOException e) {
+                // Reported by the send that needs it.
+            }
+        }, "libc-loader");
+        loader.setDaemon(true);
+        loader.start();
+    }
+
     /** The reason the last failed call of this thread gave, e.g. {@code Bad file descriptor (errno 9)}. */
     static String lastError() {
         int errno = LastError.getLastError(Loaded.RUNTIME);

@@ -34,6 +34,11 @@ public final class ServerStarter {
     }
 
     public static ServerStarter fromEnvironment() {
+        String notifySocket = System.getenv(Readiness.SOCKET_VARIABLE);
+        if (notifySocket != null && !notifySocket.isEmpty()) {
+            // The app will send READY=1 once it serves; have the native binding ready by then.
+            Libc.loadInBackground();
+        }
         return fromEnvironment(System.getenv());
     }
 
