@@ -47,10 +47,17 @@ final class AdoptedUnixConnector extends AbstractConnector {
         return channel;
     }
 
-    /** Stops accepting at once: closes this process's fd, so the next generation accepts what is still queued. */
+    /**
+     * Stops accepting at once: closes this process's fd, so the next generation accepts what is still queued. The
+     * connector is not shut down by this, so it keeps its open connections as they are.
+     */
+    void stopAccepting() {
+        IO.close(channel);
+    }
+
     @Override
     public CompletableFuture<Void> shutdown() {
-        IO.close(channel);
+        stopAccepting();
         return super.shutdown();
     }
 

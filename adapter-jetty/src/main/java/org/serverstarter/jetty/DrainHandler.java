@@ -1,5 +1,7 @@
 package org.serverstarter.jetty;
 
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpHeaderValue;
@@ -14,9 +16,14 @@ import org.serverstarter.adapters.Drain;
  * Counts requests in flight and, while draining, marks every response {@code Connection: close} at the moment it is
  * committed, so a request that started before the drain but answers after it also sends its client elsewhere. Jetty's
  * {@code GracefulHandler} is not used because it answers 503 to requests on connections that are already open.
+ *
+ * <p>It also counts the responses committed before the drain began, hence without {@code Connection: close}, that are
+ * still being sent: their clients will reuse the connection, so the connectors must not be shut down under them (see
+ * {@link #awaitKeepAliveResponses}).
  */
 final class DrainHandler extends Handler.Wrapper {
     private final Drain drain;
+    private int keepAliveResponses;
 
     DrainHandler(Drain drain, Handler handler) {
         super(handler);
@@ -26,17 +33,55 @@ final class DrainHandler extends Handler.Wrapper {
     @Override
     public boolean handle(Request request, Response response, Callback callback) throws Exception {
         drain.requestStarted();
+        AtomicBoolean keptAlive = new AtomicBoolean();
         // Fires once the exchange is complete (response written, or failed), whatever the handler returns or throws.
-        Request.addCompletionListener(request, failure -> drain.requestFinished());
+        Request.addCompletionListener(request, failure -> {
+            if (keptAlive.compareAndSet(true, false)) {
+                keepAliveResponseDone();
+            }
+            drain.requestFinished();
+        });
         request.addHttpStreamWrapper(stream -> new HttpStream.Wrapper(stream) {
             @Override
             public void prepareResponse(HttpFields.Mutable headers) {
                 super.prepareResponse(headers);
+                // Counted before the draining flag is read, and the drain sets the flag before it reads the count:
+                // either this response carries Connection: close, or the drain waits for it.
+                if (keptAlive.compareAndSet(false, true)) {
+                    keepAliveResponseStarted();
+                }
                 if (drain.isDraining()) {
                     headers.put(HttpHeader.CONNECTION, HttpHeaderValue.CLOSE.asString());
+                    if (keptAlive.compareAndSet(true, false)) {
+                        keepAliveResponseDone();
+                    }
                 }
             }
         });
         return super.handle(request, response, callback);
+    }
+
+    private synchronized void keepAliveResponseStarted() {
+        keepAliveResponses++;
+    }
+
+    private synchronized void keepAliveResponseDone() {
+        if (--keepAliveResponses == 0) {
+            notifyAll();
+        }
+    }
+
+    /**
+     * Waits until every response committed without {@code Connection: close} has been sent, or until
+     * {@code deadlineNanos} (a {@link System#nanoTime()} value). Call after {@link Drain#begin()}, when no new one can
+     * start. A connector shut down while such a response is still being written closes the connection right after it
+     * (Jetty may not add the header any more, so it ends the connection instead), and the client, told to keep it
+     * alive, loses the next request it sends on it.
+     */
+    synchronized void awaitKeepAliveResponses(long deadlineNanos) throws InterruptedException {
+        for (long left = deadlineNanos - System.nanoTime(); keepAliveResponses > 0 && left > 0;
+                left = deadlineNanos - System.nanoTime()) {
+            TimeUnit.NANOSECONDS.timedWait(this, left);
+        }
     }
 }

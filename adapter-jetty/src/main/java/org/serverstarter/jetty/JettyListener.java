@@ -13,6 +13,7 @@ import org.eclipse.jetty.server.AbstractConnector;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.NetworkConnector;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.component.LifeCycle;
@@ -114,7 +115,8 @@ public final class JettyListener {
         }
         Drain drain = new Drain();
         OpenConnections connections = new OpenConnections();
-        server.setHandler(new DrainHandler(drain, server.getHandler()));
+        DrainHandler handler = new DrainHandler(drain, server.getHandler());
+        server.setHandler(handler);
         server.setStopAtShutdown(false);
         // The app may add its own connectors after this call; all of them are there once the server starts.
         server.addEventListener(new LifeCycle.Listener() {
@@ -126,13 +128,27 @@ public final class JettyListener {
             }
         });
         Runtime.getRuntime().addShutdownHook(
-                new Thread(() -> drainAndStop(server, drain, connections, timeout), "jetty-drain"));
+                new Thread(() -> drainAndStop(server, drain, handler, connections, timeout), "jetty-drain"));
     }
 
-    private static void drainAndStop(Server server, Drain drain, OpenConnections connections, Duration timeout) {
+    private static void drainAndStop(Server server, Drain drain, DrainHandler handler, OpenConnections connections,
+            Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         drain.begin();
         Readiness.notifyStopping();
+        for (Connector connector : server.getConnectors()) {
+            stopAccepting(connector);
+        }
+        try {
+            // Jetty closes a connection after the response it is sending when its connector has been shut down, and a
+            // response committed before the drain began has no Connection: close to tell its client so. Shutting the
+            // connectors down only once those responses are sent leaves their connections to the client's next
+            // request, which gets Connection: close.
+            handler.awaitKeepAliveResponses(deadline);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
         List<CompletableFuture<Void>> shutdowns = new ArrayList<>();
         for (Connector c : server.getConnectors()) {
             if (c instanceof AbstractConnector connector) {
@@ -166,6 +182,19 @@ public final class JettyListener {
             Thread.currentThread().interrupt();
         } catch (Exception e) {
             System.err.println("JettyListener: stopping the server failed: " + e);
+        }
+    }
+
+    /**
+     * Closes this process's copy of the connector's listening socket, so that new connections go to the next generation
+     * at once, without shutting the connector down (see {@link DrainHandler#awaitKeepAliveResponses}). Connectors of
+     * other kinds stop accepting when they are shut down.
+     */
+    private static void stopAccepting(Connector connector) {
+        if (connector instanceof NetworkConnector network) {
+            network.close();
+        } else if (connector instanceof AdoptedUnixConnector unix) {
+            unix.stopAccepting();
         }
     }
 }

@@ -1,6 +1,7 @@
 package org.serverstarter.jetty;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -129,6 +130,52 @@ class JettyListenerIT {
                         + "running, after 3000 ms; stopping anyway"), starter.output());
                 assertThrows(IOException.class, idle::read, "closed at the deadline, with no response");
             }
+        }
+    }
+
+    @Test
+    @Timeout(90)
+    void keepAliveAnswerCommittedBeforeTheDrainLeavesItsConnectionOpen() throws Exception {
+        Superdaemon superdaemon = Superdaemon.available().findFirst().orElseThrow();
+        InetSocketAddress address = new InetSocketAddress("127.0.0.1", Ports.freeTcpPort());
+        Path status = dir.resolve("status");
+        Path streamUntil = dir.resolve("stream-until");
+        List<String> args = new ArrayList<>(List.of("--port=127.0.0.1:" + address.getPort(),
+                "--status-file=" + status, "--interval=1", "--"));
+        args.addAll(ChildJava.command(JettyWorker.class));
+
+        try (StarterProcess starter = StarterProcess.start(superdaemon, args,
+                Map.of("STREAM_UNTIL", streamUntil.toString()), dir)) {
+            long pid1 = StatusFile.awaitGenerations(status, g -> g.containsKey(1L), WAIT).get(1L);
+            starter.awaitOutput("jetty ready gen=1 ", WAIT);
+            String gen1 = "gen=1 pid=" + pid1 + "\n";
+            try (HttpConnection streaming = HttpConnection.open(address);
+                 HttpConnection probe = HttpConnection.open(address)) {
+                assertEquals(gen1, ok(probe.get("/")));
+                streaming.send("/stream");
+                starter.awaitOutput("stream started gen=1$", WAIT);
+                starter.signal("HUP");
+                Await.until("generation 1 answering Connection: close", WAIT, () -> {
+                    try {
+                        assertEquals(gen1, ok(probe.get("/")));
+                    } catch (IOException e) {
+                        throw new AssertionError("probe connection to generation 1", e);
+                    }
+                    return probe.isClosedByServer();
+                });
+
+                // The streamed answer was committed as keep-alive before the drain began, so its client may send the
+                // next request on the same connection; generation 1 must answer that one instead of closing under it.
+                Files.createFile(streamUntil);
+                HttpResponse streamed = streaming.read();
+                assertEquals(gen1, ok(streamed));
+                assertFalse(streaming.isClosedByServer(), "committed before the drain: " + streamed);
+                HttpResponse next = streaming.get("/");
+                assertEquals(gen1, ok(next));
+                assertEquals("close", next.header("connection"));
+            }
+            StatusFile.awaitGenerations(status, g -> g.keySet().equals(Set.of(2L)), WAIT);
+            assertFalse(starter.output().contains("still open"), starter.output());
         }
     }
 

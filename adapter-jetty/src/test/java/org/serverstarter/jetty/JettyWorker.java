@@ -12,13 +12,15 @@ import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.Fields;
+import org.eclipse.jetty.util.FutureCallback;
 import org.serverstarter.adapters.Readiness;
 import org.serverstarter.adapters.ServerStarter;
 import org.serverstarter.adapters.StarterException;
 
 /**
  * A Jetty app as a user would write it: {@code /} answers with generation and pid, {@code /sleep?ms=N} answers after N
- * ms. Under start_server it serves the inherited sockets; otherwise it binds {@code PORT} itself. With {@code FAIL_START}
+ * ms, {@code /stream} commits its answer with the first half of the body and sends the rest once the file
+ * {@code STREAM_UNTIL} exists. Under start_server it serves the inherited sockets; otherwise it binds {@code PORT} itself. With {@code FAIL_START}
  * set, the app fails to start, as one with a broken configuration would. With {@code WARM_UP_UNTIL=FILE} it defers
  * {@code READY=1} until that file exists, as an app warming up after its server started would. It drains for at most
  * {@code DRAIN_TIMEOUT_MS}, 10 s by default.
@@ -49,6 +51,17 @@ public final class JettyWorker {
                 }
                 String body = "gen=" + generation + " pid=" + ProcessHandle.current().pid() + "\n";
                 response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain");
+                if (request.getHttpURI().getPath().equals("/stream")) {
+                    FutureCallback committed = new FutureCallback();
+                    response.write(false, StandardCharsets.UTF_8.encode("gen=" + generation + " "), committed);
+                    committed.get();
+                    System.out.println("stream started gen=" + generation);
+                    Path until = Path.of(System.getenv("STREAM_UNTIL"));
+                    while (!Files.exists(until)) {
+                        Thread.sleep(20);
+                    }
+                    body = "pid=" + ProcessHandle.current().pid() + "\n";
+                }
                 response.write(true, StandardCharsets.UTF_8.encode(body), callback);
                 return true;
             }
