@@ -114,7 +114,7 @@ public final class JettyListener {
             throw new IllegalStateException("drainOnStop must be called before server.start()");
         }
         Drain drain = new Drain();
-        OpenConnections connections = new OpenConnections();
+        OpenConnections connections = new OpenConnections(drain);
         DrainHandler handler = new DrainHandler(drain, server.getHandler());
         server.setHandler(handler);
         server.setStopAtShutdown(false);
@@ -128,11 +128,10 @@ public final class JettyListener {
             }
         });
         Runtime.getRuntime().addShutdownHook(
-                new Thread(() -> drainAndStop(server, drain, handler, connections, timeout), "jetty-drain"));
+                new Thread(() -> drainAndStop(server, drain, handler, timeout), "jetty-drain"));
     }
 
-    private static void drainAndStop(Server server, Drain drain, DrainHandler handler, OpenConnections connections,
-            Duration timeout) {
+    private static void drainAndStop(Server server, Drain drain, DrainHandler handler, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         drain.begin();
         Readiness.notifyStopping();
@@ -171,8 +170,8 @@ public final class JettyListener {
             System.err.println("JettyListener: shutting the connectors down failed: " + e.getCause());
         }
         try {
-            if (!connections.awaitNone(deadline)) {
-                System.err.println("JettyListener: " + connections.count() + " connection(s) still open, "
+            if (!drain.awaitNoConnections(deadline)) {
+                System.err.println("JettyListener: " + drain.openConnections() + " connection(s) still open, "
                         + drain.inFlight() + " request(s) running, after " + timeout.toMillis()
                         + " ms; stopping anyway");
             }

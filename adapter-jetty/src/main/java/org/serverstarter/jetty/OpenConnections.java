@@ -1,20 +1,22 @@
 package org.serverstarter.jetty;
 
 import java.nio.channels.SelectableChannel;
-import java.util.HashSet;
-import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.io.SelectorManager;
 import org.eclipse.jetty.server.Connector;
+import org.serverstarter.adapters.Drain;
 
 /**
- * The connections a server's connectors have accepted and not yet closed, from the moment the acceptor hands a socket
- * to the selector. Jetty's own endpoint count (what {@code Connector.shutdown()} waits for) starts later, once the
+ * Reports to the {@link Drain} the connections a server's connectors have accepted and not yet closed, from the
+ * moment the acceptor hands a socket to the selector. Jetty's own endpoint count (what {@code Connector.shutdown()} waits for) starts later, once the
  * selector has made an endpoint of it, so a connection accepted just before the connector stopped accepting can be
  * missing from it; a drain that trusts that count would stop the server under the request such a client is sending.
  */
 final class OpenConnections implements SelectorManager.AcceptListener {
-    private final Set<SelectableChannel> open = new HashSet<>();
+    private final Drain drain;
+
+    OpenConnections(Drain drain) {
+        this.drain = drain;
+    }
 
     /**
      * Follows the connections of {@code connector}, if it accepts through a {@link SelectorManager} (as
@@ -28,8 +30,8 @@ final class OpenConnections implements SelectorManager.AcceptListener {
     }
 
     @Override
-    public synchronized void onAccepting(SelectableChannel channel) {
-        open.add(channel);
+    public void onAccepting(SelectableChannel channel) {
+        drain.connectionOpened(channel);
     }
 
     @Override
@@ -42,29 +44,7 @@ final class OpenConnections implements SelectorManager.AcceptListener {
         closed(channel);
     }
 
-    private synchronized void closed(SelectableChannel channel) {
-        if (open.remove(channel) && open.isEmpty()) {
-            notifyAll();
-        }
-    }
-
-    synchronized int count() {
-        return open.size();
-    }
-
-    /**
-     * Waits until every connection is closed, or until {@code deadlineNanos} (a {@link System#nanoTime()} value).
-     *
-     * @return true when none is open
-     */
-    synchronized boolean awaitNone(long deadlineNanos) throws InterruptedException {
-        while (!open.isEmpty()) {
-            long left = deadlineNanos - System.nanoTime();
-            if (left <= 0) {
-                return false;
-            }
-            TimeUnit.NANOSECONDS.timedWait(this, left);
-        }
-        return true;
+    private void closed(SelectableChannel channel) {
+        drain.connectionClosed(channel);
     }
 }

@@ -1,22 +1,23 @@
 package org.serverstarter.undertow;
 
 import java.io.IOException;
-import java.util.HashSet;
-import java.util.Set;
-import java.util.concurrent.TimeUnit;
 
 import org.xnio.ChannelListener;
 import org.xnio.ChannelListeners;
 import org.xnio.StreamConnection;
 import org.xnio.channels.AcceptingChannel;
+import org.serverstarter.adapters.Drain;
 
 /**
- * The connections this process has accepted and not yet closed. A drain waits for this set to empty rather than for a
- * quiet spell without requests: an idle keep-alive connection closed by the server can cross the request its client
- * sends at that moment, and the client sees the connection close without an answer.
+ * Reports to the {@link Drain} the connections this process has accepted and not yet closed, so that a drain can wait
+ * for them to close: XNIO has no listener for that, so each connection's close listener is chained.
  */
 final class OpenConnections {
-    private final Set<StreamConnection> open = new HashSet<>();
+    private final Drain drain;
+
+    OpenConnections(Drain drain) {
+        this.drain = drain;
+    }
 
     /**
      * An accept listener that hands each accepted connection to {@code openListener} (as XNIO's
@@ -52,33 +53,11 @@ final class OpenConnections {
         };
     }
 
-    private synchronized void opened(StreamConnection connection) {
-        open.add(connection);
+    private void opened(StreamConnection connection) {
+        drain.connectionOpened(connection);
     }
 
-    private synchronized void closed(StreamConnection connection) {
-        if (open.remove(connection) && open.isEmpty()) {
-            notifyAll();
-        }
-    }
-
-    synchronized int count() {
-        return open.size();
-    }
-
-    /**
-     * Waits until every connection is closed, or until {@code deadlineNanos} (a {@link System#nanoTime()} value).
-     *
-     * @return true when none is open
-     */
-    synchronized boolean awaitNone(long deadlineNanos) throws InterruptedException {
-        while (!open.isEmpty()) {
-            long left = deadlineNanos - System.nanoTime();
-            if (left <= 0) {
-                return false;
-            }
-            TimeUnit.NANOSECONDS.timedWait(this, left);
-        }
-        return true;
+    private void closed(StreamConnection connection) {
+        drain.connectionClosed(connection);
     }
 }

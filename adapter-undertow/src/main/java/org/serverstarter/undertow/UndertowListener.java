@@ -60,17 +60,15 @@ public final class UndertowListener {
     private final List<AcceptingChannel<StreamConnection>> acceptors;
     private final Object acceptPass;
     private final List<InetSocketAddress> addresses;
-    private final OpenConnections connections;
     private final Drain drain;
     private Boolean drained;
 
     private UndertowListener(XnioWorker worker, List<AcceptingChannel<StreamConnection>> acceptors, Object acceptPass,
-            List<InetSocketAddress> addresses, OpenConnections connections, Drain drain) {
+            List<InetSocketAddress> addresses, Drain drain) {
         this.worker = worker;
         this.acceptors = acceptors;
         this.acceptPass = acceptPass;
         this.addresses = addresses;
-        this.connections = connections;
         this.drain = drain;
     }
 
@@ -122,7 +120,7 @@ public final class UndertowListener {
         XnioWorker worker = startWorker();
         Drain drain = new Drain();
         DrainingHandler handler = new DrainingHandler(root, drain);
-        OpenConnections connections = new OpenConnections();
+        OpenConnections connections = new OpenConnections(drain);
         Object acceptPass = new Object();
         List<AcceptingChannel<StreamConnection>> acceptors = new ArrayList<>();
         List<InetSocketAddress> addresses = new ArrayList<>();
@@ -142,8 +140,7 @@ public final class UndertowListener {
                 addresses.add(tcpAddress(acceptor.getLocalAddress(), channel));
             }
             acceptors.forEach(AcceptingChannel::resumeAccepts);
-            return new UndertowListener(worker, List.copyOf(acceptors), acceptPass, List.copyOf(addresses),
-                    connections, drain);
+            return new UndertowListener(worker, List.copyOf(acceptors), acceptPass, List.copyOf(addresses), drain);
         } catch (RuntimeException | Error e) {
             acceptors.forEach(IoUtils::safeClose);
             worker.shutdownNow();
@@ -199,9 +196,9 @@ public final class UndertowListener {
         drained = false;
         try {
             awaitHandOffs(deadline);
-            drained = connections.awaitNone(deadline) && drain.awaitIdle(Duration.ofNanos(remaining(deadline)));
+            drained = drain.awaitNoConnections(deadline) && drain.awaitIdle(Duration.ofNanos(remaining(deadline)));
             if (!drained) {
-                System.err.println("UndertowListener: " + connections.count() + " connection(s) still open, "
+                System.err.println("UndertowListener: " + drain.openConnections() + " connection(s) still open, "
                         + drain.inFlight() + " exchange(s) running, after " + drainTimeout.toMillis()
                         + " ms; stopping anyway");
             }

@@ -1,6 +1,8 @@
 package org.serverstarter.adapters;
 
 import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -11,10 +13,16 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@link #awaitIdle} tells when the last one has.
  *
  * <p>Every {@link #requestStarted()} must be paired with one {@link #requestFinished()}, draining or not.
+ *
+ * <p>It also follows the connections this process accepted ({@link #connectionOpened}, {@link #connectionClosed}),
+ * because a drain must wait for those to close rather than for a quiet spell without requests: a server that closes
+ * an idle keep-alive connection can cross the request its client sends at that moment, which is then lost.
  */
 public final class Drain {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition idle = lock.newCondition();
+    private final Condition noConnections = lock.newCondition();
+    private final Set<Object> connections = new HashSet<>();
     private volatile boolean draining;
     private int inFlight;
 
@@ -74,6 +82,59 @@ public final class Drain {
                     return false;
                 }
                 remaining = idle.awaitNanos(remaining);
+            }
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Records a connection this process accepted; pair it with {@link #connectionClosed} (any object that identifies it). */
+    public void connectionOpened(Object connection) {
+        lock.lock();
+        try {
+            connections.add(connection);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Records that a connection closed; unknown or repeated ones are ignored. */
+    public void connectionClosed(Object connection) {
+        lock.lock();
+        try {
+            if (connections.remove(connection) && connections.isEmpty()) {
+                noConnections.signalAll();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The number of connections opened and not yet closed. */
+    public int openConnections() {
+        lock.lock();
+        try {
+            return connections.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Waits until every connection is closed, or until {@code deadlineNanos} (a {@link System#nanoTime()} value).
+     *
+     * @return true when none is open
+     */
+    public boolean awaitNoConnections(long deadlineNanos) throws InterruptedException {
+        lock.lock();
+        try {
+            while (!connections.isEmpty()) {
+                long left = deadlineNanos - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                noConnections.awaitNanos(left);
             }
             return true;
         } finally {

@@ -37,6 +37,30 @@ class DrainTest {
     }
 
     @Test
+    @Timeout(10)
+    void awaitNoConnectionsReturnsWhenTheLastConnectionCloses() throws Exception {
+        Drain drain = new Drain();
+        Object first = new Object();
+        Object second = new Object();
+        drain.connectionOpened(first);
+        drain.connectionOpened(second);
+        drain.connectionClosed(first);
+        drain.connectionClosed(first); // closing twice is harmless
+        assertEquals(1, drain.openConnections());
+        assertFalse(drain.awaitNoConnections(System.nanoTime()));
+        CompletableFuture<Boolean> none = CompletableFuture.supplyAsync(() -> {
+            try {
+                return drain.awaitNoConnections(System.nanoTime() + TimeUnit.SECONDS.toNanos(8));
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        drain.connectionClosed(second);
+        assertTrue(none.get(9, TimeUnit.SECONDS));
+        assertEquals(0, drain.openConnections());
+    }
+
+    @Test
     void unmatchedFinishIsABug() {
         assertThrows(IllegalStateException.class, () -> new Drain().requestFinished());
     }
