@@ -1,16 +1,9 @@
 package org.serverstarter.netty;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import io.netty.channel.epoll.Epoll;
-import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -18,12 +11,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.serverstarter.netty.NettyListener.Transport;
-import org.serverstarter.testkit.Await;
 import org.serverstarter.testkit.ChildJava;
-import org.serverstarter.testkit.Ports;
-import org.serverstarter.testkit.RestartLoad;
-import org.serverstarter.testkit.StarterProcess;
-import org.serverstarter.testkit.StatusFile;
+import org.serverstarter.testkit.RestartsUnderLoad;
 import org.serverstarter.testkit.Superdaemon;
 
 /**
@@ -34,9 +23,6 @@ import org.serverstarter.testkit.Superdaemon;
  * runs the epoll transport (when this machine has it), the other NIO.
  */
 class NettyRestartLoadIT {
-    private static final Duration WAIT = Duration.ofSeconds(40);
-    private static final int RESTARTS = 3;
-
     @TempDir
     Path dir;
 
@@ -54,38 +40,8 @@ class NettyRestartLoadIT {
     @MethodSource("superdaemonAndTransport")
     @Timeout(150)
     void hotRestartsUnderLoadLoseNoRequest(Superdaemon superdaemon, Transport transport) throws Exception {
-        InetSocketAddress address = new InetSocketAddress("127.0.0.1", Ports.freeTcpPort());
-        Path status = dir.resolve("status");
-        List<String> args = new ArrayList<>(List.of("--port=127.0.0.1:" + address.getPort(),
-                "--status-file=" + status, "--interval=1", "--"));
-        args.addAll(worker(transport));
-
-        try (StarterProcess starter = StarterProcess.start(superdaemon, args, Map.of(), dir)) {
-            long pid = StatusFile.awaitGenerations(status, g -> g.containsKey(1L), WAIT).get(1L);
-            starter.awaitOutput("HelloServer serving " + transport + " gen=1 ", WAIT);
-            List<Long> pids = new ArrayList<>(List.of(pid));
-            try (RestartLoad load = new RestartLoad(address, List.of(0, 0, 20, 400, 1200, 2500), List.of(300, 1500))) {
-                for (long gen = 2; gen <= RESTARTS + 1; gen++) {
-                    long previous = pid;
-                    Await.until("answers from generation " + (gen - 1) + " before the restart", WAIT,
-                            () -> load.answersFrom(previous) >= 20);
-                    starter.signal("HUP");
-                    long next = gen;
-                    pid = StatusFile.awaitGenerations(status, g -> g.keySet().equals(Set.of(next)), WAIT).get(next);
-                    pids.add(pid);
-                }
-                long last = pid;
-                Await.until("answers from the last generation", WAIT, () -> load.answersFrom(last) >= 20);
-                load.close();
-                String summary = "answers " + load.answersByBody + ", Connection: close answers "
-                        + load.closesByBody;
-                assertEquals(List.of(), load.failures, summary + "; output:\n" + starter.output());
-                for (long retired : pids.subList(0, RESTARTS)) {
-                    assertTrue(load.closesFrom(retired) > 0, "the load reached generation pid " + retired
-                            + " while it drained; " + summary);
-                }
-            }
-        }
+        RestartsUnderLoad.run(superdaemon, worker(transport), pid -> "HelloServer serving " + transport + " gen=1 ",
+                dir);
     }
 
     /** HelloServer's argv as NettyListenerIT runs it: epoll needs no {@code --add-opens}. */
