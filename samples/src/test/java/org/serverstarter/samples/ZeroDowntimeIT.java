@@ -94,7 +94,9 @@ class ZeroDowntimeIT {
     private static void restartUnderLoad(StarterProcess starter, InetSocketAddress address, Path status)
             throws Exception {
         Await.until("the first generation to answer", START_DEADLINE, () -> answers(address));
-        try (LoadLoop load = LoadLoop.start(address, 200_000, Duration.ofSeconds(150))) {
+        // Bounded by time first: a count that a fast client reaches before two slow-start restarts have finished
+        // on a loaded machine would stop the load, and no answer from the newest generation could ever arrive.
+        try (LoadLoop load = LoadLoop.start(address, 5_000_000, Duration.ofSeconds(170))) {
             Await.until("the clients to get answers", START_DEADLINE, () -> load.ok() > 0);
             for (int i = 1; i <= RESTARTS; i++) {
                 // The superdaemon lists a generation in the status file only once it counts as started.
