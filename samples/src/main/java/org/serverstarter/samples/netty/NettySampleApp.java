@@ -30,6 +30,7 @@ import org.serverstarter.adapters.Readiness;
 import org.serverstarter.netty.NettyListener;
 import org.serverstarter.samples.Settings;
 import org.serverstarter.samples.SleepParameter;
+import org.serverstarter.samples.Startup;
 import org.serverstarter.samples.WarmUp;
 
 /**
@@ -43,14 +44,7 @@ public final class NettySampleApp {
     private NettySampleApp() {}
 
     public static void main(String[] args) {
-        try {
-            serve(Settings.fromEnvironment());
-        } catch (Exception e) {
-            // Framework threads already started would keep a half-started JVM alive; the superdaemon must see it fail.
-            System.err.print(NAME + ": cannot start: ");
-            e.printStackTrace();
-            System.exit(1);
-        }
+        Startup.run(NAME, NettySampleApp::serve);
     }
 
     private static void serve(Settings settings) throws Exception {

@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import org.serverstarter.adapters.Readiness;
 import org.serverstarter.samples.Settings;
 import org.serverstarter.samples.SleepParameter;
+import org.serverstarter.samples.Startup;
 import org.serverstarter.samples.WarmUp;
 import org.serverstarter.undertow.UndertowListener;
 
@@ -31,14 +32,7 @@ public final class UndertowSampleApp {
     private UndertowSampleApp() {}
 
     public static void main(String[] args) {
-        try {
-            serve(Settings.fromEnvironment());
-        } catch (Exception e) {
-            // Framework threads already started would keep a half-started JVM alive; the superdaemon must see it fail.
-            System.err.print(NAME + ": cannot start: ");
-            e.printStackTrace();
-            System.exit(1);
-        }
+        Startup.run(NAME, UndertowSampleApp::serve);
     }
 
     private static void serve(Settings settings) throws Exception {
