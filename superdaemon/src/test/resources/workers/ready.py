@@ -5,7 +5,7 @@ REPORT_DIR            where notify-GEN (the NOTIFY_SOCKET it got) and pid-GEN go
 READY_DELAY           seconds before READY=1 (default 1)
 SILENT_GENERATIONS    generations that never send READY=1
 FAIL_GENERATIONS      generations that exit with status 1 before sending anything
-VIA_CHILD             when set, READY=1 is sent by a short-lived child process, as systemd-notify would
+VIA_CHILD             when set, READY=1 is sent by a child process of the worker
 """
 import os, signal, socket, subprocess, sys, time
 
@@ -23,7 +23,9 @@ if gen not in os.environ.get("SILENT_GENERATIONS", "").split(","):
     send = ("import socket,os; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); "
             "s.sendto(b'STATUS=up\\nREADY=1', os.environ['NOTIFY_SOCKET'])")
     if os.environ.get("VIA_CHILD"):
-        subprocess.run([sys.executable, "-c", send], check=True)
+        # The child lingers after sending: start_server checks the sender's ancestry when the datagram arrives, and a
+        # sender that has already exited (and been reaped) can no longer be traced to this worker.
+        subprocess.Popen([sys.executable, "-c", send + "; import time; time.sleep(5)"])
     else:
         exec(send)
 while True:
