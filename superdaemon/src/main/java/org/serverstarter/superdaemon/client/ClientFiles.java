@@ -1,13 +1,12 @@
 package org.serverstarter.superdaemon.client;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 import org.serverstarter.superdaemon.server.Fatal;
+import org.serverstarter.superdaemon.server.PidFile;
 
 /** What both client modes share: reading the pid file, and waiting with an optional {@code --timeout}. */
 final class ClientFiles {
@@ -16,12 +15,10 @@ final class ClientFiles {
     private ClientFiles() {
     }
 
-    /** The first line of the pid file, without its line break. */
+    /** The first line of the pid file, or Perl's error when it cannot be read. */
     static String readPid(String path) {
         try {
-            String content = Files.readString(Path.of(path), StandardCharsets.US_ASCII);
-            int newline = content.indexOf('\n');
-            return newline < 0 ? content : content.substring(0, newline);
+            return PidFile.readPid(Path.of(path));
         } catch (NoSuchFileException e) {
             throw new Fatal("failed to open file:" + path + ":No such file or directory", 2);
         } catch (IOException e) {

@@ -29,8 +29,6 @@ public interface LibC {
 
     int dup2(int fd, int target);
 
-    int fcntl(int fd, int command, int argument);
-
     int pipe2(@Out int[] fds, int flags);
 
     int umask(int mask);

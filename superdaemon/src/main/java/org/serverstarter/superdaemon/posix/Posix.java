@@ -45,9 +45,6 @@ public final class Posix {
     private static final int DATAGRAM_SIZE = 4096;
     private static final int IPPROTO_IPV6 = 41;
     private static final int IPV6_V6ONLY = 26;
-    private static final int F_GETFD = 1;
-    private static final int F_SETFD = 2;
-    private static final int FD_CLOEXEC = 1;
     private static final int O_CLOEXEC = 0x80000;
     private static final int O_RDONLY = 0;
     private static final int O_WRONLY = 1;
@@ -310,14 +307,6 @@ public final class Posix {
         if (c().dup2(fd, target) < 0) {
             throw lastError();
         }
-    }
-
-    public static boolean isCloseOnExec(int fd) throws ErrnoException {
-        int flags = c().fcntl(fd, F_GETFD, 0);
-        if (flags < 0) {
-            throw lastError();
-        }
-        return (flags & FD_CLOEXEC) != 0;
     }
 
     /** A close-on-exec pipe: {@code [read end, write end]}. */

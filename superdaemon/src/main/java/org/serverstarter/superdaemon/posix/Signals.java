@@ -10,10 +10,8 @@ import java.util.OptionalInt;
  */
 public final class Signals {
     public static final int HUP = 1;
-    public static final int INT = 2;
     public static final int KILL = 9;
     public static final int PIPE = 13;
-    public static final int ALRM = 14;
     public static final int TERM = 15;
 
     private static final Map<String, Integer> NUMBERS = Map.ofEntries(

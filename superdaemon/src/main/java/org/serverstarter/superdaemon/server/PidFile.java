@@ -15,7 +15,7 @@ import org.serverstarter.superdaemon.posix.Posix;
  * <p>Perl truncates the file before it locks it, so a second instance pointed at the same file wipes the running
  * one's pid and then blocks for ever. Here the lock comes first, and a held lock is an error.
  */
-final class PidFile {
+public final class PidFile {
     private final String path;
     private final int fd;
 
@@ -35,7 +35,7 @@ final class PidFile {
             if (!Posix.tryLockExclusive(fd)) {
                 Posix.close(fd);
                 throw new Fatal("failed to lock file:" + path + ": another start_server holds it (pid "
-                        + readPid(Path.of(path)) + ")", 11);
+                        + readPidOrUnknown(Path.of(path)) + ")", 11);
             }
             Files.writeString(Path.of(path), ProcessHandle.current().pid() + "\n", StandardCharsets.US_ASCII);
         } catch (ErrnoException e) {
@@ -48,12 +48,16 @@ final class PidFile {
         return new PidFile(path, fd);
     }
 
-    /** The first line of a pid file, as {@code --restart} and {@code --stop} read it. */
-    static String readPid(Path path) {
+    /** The first line of a pid file, without its line break, as {@code --restart} and {@code --stop} read it. */
+    public static String readPid(Path path) throws IOException {
+        String content = Files.readString(path, StandardCharsets.US_ASCII);
+        int newline = content.indexOf('\n');
+        return newline < 0 ? content : content.substring(0, newline);
+    }
+
+    private static String readPidOrUnknown(Path path) {
         try {
-            String content = Files.readString(path, StandardCharsets.US_ASCII);
-            int newline = content.indexOf('\n');
-            return newline < 0 ? content : content.substring(0, newline);
+            return readPid(path);
         } catch (IOException e) {
             return "unknown";
         }

@@ -107,7 +107,7 @@ final class Supervisor {
             Exit exit = waitForEvent();
             escalate();
             environment.reloadEnvdir();
-            if (environment.isTrue("ENABLE_AUTO_RESTART") && isEmpty(environment.get("AUTO_RESTART_INTERVAL"))) {
+            if (environment.isTrue("ENABLE_AUTO_RESTART") && isPerlFalse(environment.get("AUTO_RESTART_INTERVAL"))) {
                 environment.setDefault("AUTO_RESTART_INTERVAL", "360");
             }
             if (exit != null) {
@@ -550,7 +550,8 @@ final class Supervisor {
         return text.toString();
     }
 
-    private static boolean isEmpty(String value) {
+    /** Perl's {@code ||=} assigns to a value that is undefined, empty or "0". */
+    private static boolean isPerlFalse(String value) {
         return value == null || value.isEmpty() || value.equals("0");
     }
 
