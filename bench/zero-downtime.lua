@@ -1,13 +1,30 @@
 -- wrk script for bench/zero-downtime: counts responses by status class and the X-Generation values seen, and
 -- prints one machine-readable RESULT line at the end. wrk's own summary counts only status >= 400 as errors,
 -- so non-2xx is counted here.
+--
+-- With WRK_THINK_MS set (bench/zero-downtime's RATE), each connection waits a think time between a response and
+-- its next request: exponentially distributed with that mean, so the connections together send a roughly Poisson
+-- stream of requests at a rate that does not depend on how fast the server answers. wrk takes whole milliseconds,
+-- so each draw is rounded up or down at random in proportion, which keeps the mean. wrk measures latency from the
+-- request being written, so the think time is not part of it.
 local threads = {}
+
+local think_ms = tonumber(os.getenv("WRK_THINK_MS") or "")
+if think_ms and think_ms > 0 then
+  function delay()
+    local d = -think_ms * math.log(1 - math.random())
+    local whole = math.floor(d)
+    if math.random() < d - whole then whole = whole + 1 end
+    return whole
+  end
+end
 
 function setup(thread)
   table.insert(threads, thread)
 end
 
 function init(args)
+  math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)") or "0", 16) % 100000)
   ok, non2xx, gen_min, gen_max = 0, 0, -1, -1
 end
 

@@ -1,0 +1,104 @@
+# Shell shared by bench/zero-downtime and bench/inherited-vs-own; sourced, not run. Expects `set -euo pipefail`.
+# Sets here (bench/) and root (the repository), and keeps the process groups the script starts in `started` so the
+# EXIT trap ends those and nothing else.
+
+here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
+root=$(dirname "$here")
+
+[ -f "$root/samples/target/samples.jar" ] || { echo "build first: mvn -o -pl samples package -DskipTests" >&2; exit 2; }
+command -v wrk >/dev/null || { echo "wrk not found" >&2; exit 2; }
+
+started=()
+cleanup() {
+    local pid
+    for pid in "${started[@]}"; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid" 2>/dev/null || true
+        fi
+    done
+    for pid in "${started[@]}"; do
+        for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL -- "-$pid" 2>/dev/null || true
+    done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+now_ms() { date +%s%3N; }
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+starter_path() {
+    case $1 in
+        java) echo "$root/superdaemon/bin/start_server" ;;
+        perl) echo /usr/bin/start_server ;;
+        *) echo "unknown superdaemon $1" >&2; exit 2 ;;
+    esac
+}
+
+# Generations listed in a status file (GEN:PID lines), one per line.
+generations() { grep -E '^[0-9]+:' "$1" 2>/dev/null | cut -d: -f1 || true; }
+
+# Waits until http://127.0.0.1:$1/ answers 200, at most $2 seconds.
+await_http() {
+    local deadline=$(( $(date +%s) + $2 ))
+    until curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$1/"; do
+        [ "$(date +%s)" -lt "$deadline" ] || return 1
+        sleep 0.1
+    done
+}
+
+# Waits until the status file $1 lists a generation (the superdaemon counts it as started), at most $2 seconds.
+await_generation() {
+    local deadline=$(( $(date +%s) + $2 ))
+    until [ -n "$(generations "$1")" ]; do
+        [ "$(date +%s)" -lt "$deadline" ] || return 1
+        sleep 0.1
+    done
+}
+
+# median and max of the numbers on stdin
+median_max() { sort -n | awk '{a[NR]=$1} END {if (NR==0) {print "- -"; exit} m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; print m, a[NR]}'; }
+
+# The value of key=value $1 on the first line of file $2 that has it (the RESULT line of zero-downtime.lua).
+field() { grep -o "$1=[^ ]*" "$2" | head -1 | cut -d= -f2; }
+
+# Prefix for a command that pins it to CPU list $1 (empty: no pinning).
+pinned() { if [ -n "$1" ]; then echo taskset -c "$1"; fi; }
+
+# Starts sample $1 binding 127.0.0.1:$2 itself (no superdaemon), output to $3, pinned to CPUs $4 (may be empty);
+# sets server_pid to its process group.
+start_own_port() {
+    # shellcheck disable=SC2046
+    PORT=$2 setsid $(pinned "${4:-}") "$root/samples/$1/run" >"$3" 2>&1 </dev/null &
+    server_pid=$!
+    started+=("$server_pid")
+}
+
+# Starts sample $1 under superdaemon $2 (java|perl) on 127.0.0.1:$3, pinned to CPUs $6 (may be empty, the workers
+# inherit the affinity), with the status file $4, the log through zero-downtime-stamp into $5 and the extra
+# start_server options in the array named by $7; sets server_pid to the superdaemon's process group.
+# SLOW_START is passed through from the caller's environment.
+start_under_superdaemon() {
+    local app=$1 daemon=$2 port=$3 status=$4 log=$5 cpus=${6:-}
+    local -n extra=$7
+    # shellcheck disable=SC2046
+    SLOW_START=${SLOW_START:-0} SERVER_STARTER_STATUS_FILE=$status setsid $(pinned "$cpus") "$(starter_path "$daemon")" \
+        --port="127.0.0.1:$port" --status-file="$status" --log-file="| $here/zero-downtime-stamp $log" "${extra[@]}" \
+        -- "$root/samples/$app/run" >"${log%.log}.stdout" 2>&1 </dev/null &
+    server_pid=$!
+    started+=("$server_pid")
+}
+
+# TERMs the process group leader $1 that this script started and waits for it.
+stop_server() {
+    kill -TERM "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
+header_host() {
+    echo "# nproc=$(nproc) java: $(java -version 2>&1 | head -1) wrk: $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
+    echo "# uptime: $(uptime)"
+}
