@@ -7,11 +7,15 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.serverstarter.testkit.Ports;
+import org.serverstarter.testkit.Repo;
+import org.serverstarter.testkit.StarterProcess;
 import org.serverstarter.testkit.Superdaemon;
 
 /** {@code superdaemon/bin/start_server} itself: how it finds the jar and which JVM it starts. */
@@ -43,6 +47,18 @@ class LauncherIT {
         assertTrue(loaded.contains("org.serverstarter.superdaemon.Main source: shared objects file"),
                 "Main was not loaded from target/start_server.jsa:\n" + loaded.lines()
                         .filter(line -> line.contains("org.serverstarter")).findFirst().orElse(loaded));
+    }
+
+    /** jffi's stub comes from beside the jar, not from a temporary copy made at each start. */
+    @Test
+    void loadsTheNativeStubUnpackedByTheBuild(@TempDir Path dir) throws Exception {
+        try (StarterProcess starter = StarterProcess.start(Superdaemon.JAVA,
+                Reports.args("--port=127.0.0.1:" + Ports.freeTcpPort()), Map.of(), dir)) {
+            starter.awaitOutput("starting new worker", Reports.TIMEOUT);
+            String maps = Files.readString(Path.of("/proc/" + starter.pid() + "/maps"));
+            String stub = maps.lines().filter(line -> line.contains("jffi")).findFirst().orElse("(not mapped)");
+            assertTrue(stub.contains(Repo.root().resolve("superdaemon/target/jni").toString()), stub);
+        }
     }
 
     private record Run(int status, String output) {
