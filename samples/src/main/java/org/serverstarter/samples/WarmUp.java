@@ -1,5 +1,7 @@
 package org.serverstarter.samples;
 
+import java.io.BufferedInputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -14,9 +16,15 @@ import org.serverstarter.adapters.SlowStart;
  * What a new generation does between starting its server and replacing the old generation: warm up, then say so.
  *
  * <p>The first requests a fresh JVM serves are slow: every class on the request path is loaded and verified on first
- * use, and the code runs in the interpreter until the JIT has compiled it. The warm-up pays that cost with
- * {@value #WARM_UP_REQUESTS} requests of its own, sent to a private loopback port of this process, not to the
- * inherited socket: a request sent to the shared socket could just as well be accepted by the old generation.
+ * use, and the code runs in the interpreter until the JIT has compiled it, which C1 does for a method once it has
+ * run a couple of hundred times. The warm-up pays that cost with {@value #REQUESTS} requests of its own on
+ * keep-alive connections, reconnecting every {@value #REQUESTS_PER_CONNECTION} requests, as the clients it is about to
+ * take over do. They go to a private loopback port of this process, not to the inherited socket: a request sent to
+ * the shared socket could just as well be accepted by the old generation. With a few dozen requests, or one request
+ * per connection, the new generation met its first real clients (all at once, when the old generation drains) still
+ * interpreting its request path. One client, not several: the warm-up takes CPU from the generation still serving,
+ * and spread over one core rather than all of them it slows that generation's requests less
+ * (docs/benchmarks-zero-downtime.md, Run I).
  *
  * <p>Then the generation announces that it is ready, in whichever way its superdaemon listens: {@code READY=1} to
  * {@code NOTIFY_SOCKET} ({@code start_server --readiness=notify}; the app called {@link Readiness#deferReady()} so
@@ -24,8 +32,9 @@ import org.serverstarter.adapters.SlowStart;
  * Perl's) by TERMing the older generations listed in the status file itself.
  */
 public final class WarmUp {
-    /** Enough for the JIT to compile the request path's hottest methods at C1 and for lazy class loading to finish. */
-    private static final int WARM_UP_REQUESTS = 50;
+    static final int REQUESTS = 2_000;
+    static final int REQUESTS_PER_CONNECTION = 100;
+    private static final byte[] REQUEST = "GET / HTTP/1.1\r\nHost: warm-up\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
     private WarmUp() {}
 
@@ -68,29 +77,64 @@ public final class WarmUp {
     }
 
     /**
-     * Sends {@value #WARM_UP_REQUESTS} requests for {@code /} to {@code address}, each on a new connection.
+     * Sends {@value #REQUESTS} requests for {@code /} to {@code address}, {@value #REQUESTS_PER_CONNECTION} per
+     * connection.
      *
      * @throws IllegalStateException when one fails: the app is not ready
      */
     static void send(InetSocketAddress address) {
-        byte[] request = ("GET / HTTP/1.1\r\nHost: warm-up\r\nConnection: close\r\n\r\n")
-                .getBytes(StandardCharsets.US_ASCII);
-        for (int i = 0; i < WARM_UP_REQUESTS; i++) {
-            try (Socket socket = new Socket()) {
-                socket.connect(address, 5_000);
-                socket.setSoTimeout(10_000);
-                OutputStream out = socket.getOutputStream();
-                out.write(request);
+        for (int sent = 0; sent < REQUESTS; sent += REQUESTS_PER_CONNECTION) {
+            sendOnOneConnection(address, REQUESTS_PER_CONNECTION);
+        }
+    }
+
+    private static void sendOnOneConnection(InetSocketAddress address, int requests) {
+        try (Socket socket = new Socket()) {
+            socket.setTcpNoDelay(true);
+            socket.connect(address, 5_000);
+            socket.setSoTimeout(10_000);
+            OutputStream out = socket.getOutputStream();
+            InputStream in = new BufferedInputStream(socket.getInputStream());
+            for (int i = 0; i < requests; i++) {
+                out.write(REQUEST);
                 out.flush();
-                InputStream in = socket.getInputStream();
-                String response = new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
-                if (!response.startsWith("HTTP/1.1 200")) {
-                    throw new IllegalStateException("warm-up request " + i + " got: "
-                            + response.lines().findFirst().orElse("(nothing)"));
-                }
-            } catch (IOException e) {
-                throw new IllegalStateException("warm-up request " + i + " to " + address + " failed: " + e, e);
+                readResponse(in);
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("warm-up request to " + address + " failed: " + e, e);
+        }
+    }
+
+    /** Reads one response, which must be a 200 with a Content-Length, as every sample's {@code GET /} is. */
+    private static void readResponse(InputStream in) throws IOException {
+        String head = readHead(in);
+        if (!head.startsWith("HTTP/1.1 200")) {
+            throw new IllegalStateException("warm-up request got: " + head.lines().findFirst().orElse("(nothing)"));
+        }
+        long length = -1;
+        for (String line : head.split("\r\n")) {
+            int colon = line.indexOf(':');
+            if (colon > 0 && line.substring(0, colon).trim().equalsIgnoreCase("content-length")) {
+                length = Long.parseLong(line.substring(colon + 1).trim());
             }
         }
+        if (length < 0) {
+            throw new IllegalStateException("warm-up response without Content-Length: " + head);
+        }
+        in.skipNBytes(length);
+    }
+
+    private static String readHead(InputStream in) throws IOException {
+        StringBuilder head = new StringBuilder();
+        int ends = 0; // how much of the blank line's CR LF CR LF has been read
+        while (ends < 4) {
+            int b = in.read();
+            if (b < 0) {
+                throw new EOFException("connection closed after " + head.length() + " bytes of a response");
+            }
+            head.append((char) b);
+            ends = b == (ends % 2 == 0 ? '\r' : '\n') ? ends + 1 : (b == '\r' ? 1 : 0);
+        }
+        return head.toString();
     }
 }
