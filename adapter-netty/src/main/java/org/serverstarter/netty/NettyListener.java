@@ -17,6 +17,7 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.ServerSocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -109,6 +110,7 @@ public final class NettyListener {
     private final ChannelGroup connections =
             new DefaultChannelGroup("server-starter connections", GlobalEventExecutor.INSTANCE);
     private final List<Channel> serverChannels = new CopyOnWriteArrayList<>();
+    private volatile EventLoopGroup childLoops;
     private boolean registered;
 
     private NettyListener(ServerStarter starter) {
@@ -181,6 +183,7 @@ public final class NettyListener {
             throw e;
         }
         registered = true;
+        childLoops = childGroup != null ? childGroup : bootstrap.config().group();
         ChannelHandler tracked = new ConnectionTracker(connections, appChildHandler);
         try {
             for (ServerChannel channel : adopted) {
@@ -225,6 +228,15 @@ public final class NettyListener {
         Readiness.notifyStopping();
         for (Channel channel : serverChannels) {
             channel.close().awaitUninterruptibly(remainingMillis(deadline));
+        }
+        // A connection accepted just before its server channel closed is registered, and only then recorded, by a
+        // task already queued on its event loop. Taking stock before those tasks ran missed it, and the JVM then
+        // exited under its first request (a client saw the connection close without an answer).
+        EventLoopGroup loops = childLoops;
+        if (loops != null) {
+            for (EventExecutor loop : loops) {
+                loop.submit(() -> { }).awaitUninterruptibly(remainingMillis(deadline));
+            }
         }
         boolean idle;
         try {
