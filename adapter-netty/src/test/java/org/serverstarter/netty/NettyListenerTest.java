@@ -21,7 +21,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import io.netty.util.concurrent.SingleThreadEventExecutor;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -87,6 +89,54 @@ class NettyListenerTest {
         } finally {
             listener.drain(Duration.ZERO);
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+    }
+
+    /**
+     * A connection the server channel accepted just before the drain closed it is registered by a task queued on a
+     * child event loop, which is busy here. The drain must wait for that task, or it neither waits for the connection
+     * nor answers it, and the JVM exits under its request.
+     */
+    @Test
+    @Timeout(60)
+    void aConnectionAcceptedJustBeforeTheDrainIsAnswered() throws Exception {
+        Socket listening = tcpListening();
+        InetSocketAddress address = new InetSocketAddress("127.0.0.1", listening.localAddress().getPort());
+        NettyListener listener = NettyListener.of(ServerStarter.fromEnvironment(
+                Map.of("SERVER_STARTER_PORT", "127.0.0.1:" + address.getPort() + "=" + listening.intValue())));
+        EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, Transport.EPOLL.ioHandlerFactory());
+        EventLoopGroup children = new MultiThreadIoEventLoopGroup(1, Transport.EPOLL.ioHandlerFactory());
+        SingleThreadEventExecutor child = (SingleThreadEventExecutor) children.next();
+        CountDownLatch release = new CountDownLatch(1);
+        try {
+            ServerBootstrap app = HelloServer.bootstrap(children, listener, "gen=0 pid=0");
+            listener.register(new ServerBootstrap().group(boss, children).childHandler(app.config().childHandler()));
+            child.execute(() -> {
+                try {
+                    release.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            try (HttpConnection late = HttpConnection.open(address)) {
+                late.send("/");
+                Await.until("the connection to be accepted, its registration queued", Duration.ofSeconds(10),
+                        () -> child.pendingTasks() >= 1);
+                CompletableFuture<Boolean> drained =
+                        CompletableFuture.supplyAsync(() -> listener.drain(Duration.ofSeconds(30)));
+                Await.until("the drain to queue its own task behind the registration", Duration.ofSeconds(10),
+                        () -> child.pendingTasks() >= 2);
+                release.countDown();
+                HttpResponse answer = late.read();
+                assertEquals(200, answer.status());
+                assertEquals("close", answer.header("connection"));
+                assertTrue(drained.get(30, TimeUnit.SECONDS), "the drain ran into its deadline");
+            }
+        } finally {
+            release.countDown();
+            listener.drain(Duration.ZERO);
+            boss.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+            children.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         }
     }
 
