@@ -56,7 +56,7 @@ class NettyListenerTest {
     @Timeout(60)
     void servesATcpSocketAndDrainsAKeepAliveConnection(Transport transport) throws Exception {
         Socket listening = tcpListening();
-        InetSocketAddress address = new InetSocketAddress("127.0.0.1", listening.localAddress().getPort());
+        InetSocketAddress address = addressOf(listening);
         serveAndDrain(transport, listening, address.getHostString() + ":" + address.getPort(),
                 () -> HttpConnection.open(address));
     }
@@ -77,9 +77,8 @@ class NettyListenerTest {
     @Timeout(60)
     void atTheDeadlineTheDrainClosesIdleConnections() throws Exception {
         Socket listening = tcpListening();
-        InetSocketAddress address = new InetSocketAddress("127.0.0.1", listening.localAddress().getPort());
-        NettyListener listener = NettyListener.of(ServerStarter.fromEnvironment(
-                Map.of("SERVER_STARTER_PORT", "127.0.0.1:" + address.getPort() + "=" + listening.intValue())));
+        InetSocketAddress address = addressOf(listening);
+        NettyListener listener = listenerFor(address.getHostString() + ":" + address.getPort(), listening);
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, Transport.EPOLL.ioHandlerFactory());
         try (HttpConnection idle = registerAndConnect(listener, group, listening, () -> HttpConnection.open(address))) {
             assertEquals(200, idle.get("/").status());
@@ -101,9 +100,8 @@ class NettyListenerTest {
     @Timeout(60)
     void aConnectionAcceptedJustBeforeTheDrainIsAnswered() throws Exception {
         Socket listening = tcpListening();
-        InetSocketAddress address = new InetSocketAddress("127.0.0.1", listening.localAddress().getPort());
-        NettyListener listener = NettyListener.of(ServerStarter.fromEnvironment(
-                Map.of("SERVER_STARTER_PORT", "127.0.0.1:" + address.getPort() + "=" + listening.intValue())));
+        InetSocketAddress address = addressOf(listening);
+        NettyListener listener = listenerFor(address.getHostString() + ":" + address.getPort(), listening);
         EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, Transport.EPOLL.ioHandlerFactory());
         EventLoopGroup children = new MultiThreadIoEventLoopGroup(1, Transport.EPOLL.ioHandlerFactory());
         SingleThreadEventExecutor child = (SingleThreadEventExecutor) children.next();
@@ -174,6 +172,16 @@ class NettyListenerTest {
         return listening;
     }
 
+    private static InetSocketAddress addressOf(Socket listening) throws IOException {
+        return new InetSocketAddress("127.0.0.1", listening.localAddress().getPort());
+    }
+
+    /** A listener for {@code listening}, described as a superdaemon would: {@code key=fd}. */
+    private static NettyListener listenerFor(String key, Socket listening) {
+        return NettyListener.of(ServerStarter.fromEnvironment(
+                Map.of("SERVER_STARTER_PORT", key + "=" + listening.intValue())));
+    }
+
     /** Registers {@code listening} (closing it if that fails, since then nothing else will) and connects to it. */
     private static HttpConnection registerAndConnect(NettyListener listener, EventLoopGroup group, Socket listening,
                                                      Connect connect) throws Exception {
@@ -191,8 +199,7 @@ class NettyListenerTest {
     }
 
     private void serveAndDrain(Transport transport, Socket listening, String key, Connect connect) throws Exception {
-        NettyListener listener = NettyListener.of(ServerStarter.fromEnvironment(
-                Map.of("SERVER_STARTER_PORT", key + "=" + listening.intValue())));
+        NettyListener listener = listenerFor(key, listening);
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, transport.ioHandlerFactory());
         List<Channel> channels = List.of();
         try {
