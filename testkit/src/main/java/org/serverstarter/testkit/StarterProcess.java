@@ -95,9 +95,13 @@ public final class StarterProcess implements AutoCloseable {
         }
     }
 
-    /** TERM, up to 10 s grace, then KILL for the whole process group, which also takes any orphaned worker. */
+    /**
+     * TERM, up to 10 s grace, then KILL for the whole process group, which also takes any orphaned worker, and for
+     * every descendant seen before the TERM, which takes workers in sessions of their own too.
+     */
     @Override
     public void close() {
+        List<ProcessHandle> tree = process.descendants().toList();
         try {
             if (process.isAlive()) {
                 signal("TERM");
@@ -108,6 +112,7 @@ public final class StarterProcess implements AutoCloseable {
         } finally {
             // Exit status ignored on purpose: the group is usually gone already when close() sweeps it.
             kill("-s", "KILL", "--", "-" + pid());
+            tree.forEach(ProcessHandle::destroyForcibly);
             try {
                 process.waitFor(TERM_GRACE.toMillis(), TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {

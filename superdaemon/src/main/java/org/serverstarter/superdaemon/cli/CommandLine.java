@@ -26,7 +26,7 @@ public final class CommandLine {
         OPTIONS.put("port", Kind.LIST);
         OPTIONS.put("path", Kind.LIST);
         for (String name : List.of("interval", "backlog", "auto-restart-interval", "kill-old-delay",
-                "ready-timeout", "kill-timeout", "max-backoff", "timeout")) {
+                "ready-timeout", "kill-timeout", "max-backoff", "new-worker-nice", "timeout")) {
             OPTIONS.put(name, Kind.INTEGER);
         }
         for (String name : List.of("enable-auto-restart", "daemonize", "restart", "stop", "help", "version")) {
@@ -122,6 +122,7 @@ public final class CommandLine {
                 integers.get("ready-timeout"),
                 integers.get("kill-timeout"),
                 integers.get("max-backoff"),
+                integers.get("new-worker-nice"),
                 integers.get("timeout"),
                 program);
     }

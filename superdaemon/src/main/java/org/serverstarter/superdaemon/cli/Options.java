@@ -6,9 +6,9 @@ import java.util.List;
  * start_server's options as given on the command line, before any default is applied (a {@code null} means "not
  * given", which matters: the environment fills in some of them, see {@code Environment}).
  *
- * <p>The first block are Perl's options. The last five go beyond Perl and are off unless given:
- * {@code --readiness=notify} with {@code --ready-timeout}, {@code --kill-timeout}, {@code --max-backoff}, and
- * {@code --timeout} for the client modes.
+ * <p>The first block are Perl's options. The last six go beyond Perl and are off unless given:
+ * {@code --readiness=notify} with {@code --ready-timeout}, {@code --kill-timeout}, {@code --max-backoff},
+ * {@code --new-worker-nice}, and {@code --timeout} for the client modes.
  */
 public record Options(
         List<String> ports,
@@ -34,6 +34,7 @@ public record Options(
         Long readyTimeout,
         Long killTimeout,
         Long maxBackoff,
+        Long newWorkerNice,
         Long timeout,
         List<String> program) {
 

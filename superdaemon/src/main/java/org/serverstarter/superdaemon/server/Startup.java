@@ -65,6 +65,7 @@ public final class Startup {
         long backlog = options.backlog() == null || options.backlog() == 0 ? Posix.SOMAXCONN : options.backlog();
         StatusFile statusFile = options.statusFile() == null ? null : new StatusFile(options.statusFile());
         long readyTimeout = readyTimeout(options);
+        int newWorkerNice = newWorkerNice(options);
         Throwable nativeProblem = Posix.unavailabilityCause();
         if (nativeProblem != null) {
             throw Fatal.of("cannot load the native C library through jnr-ffi: " + nativeProblem);
@@ -99,7 +100,8 @@ public final class Startup {
             Supervisor supervisor = new Supervisor(new Supervisor.Settings(program, options.program(), options.dir(),
                     options.interval() == null ? 1 : options.interval(), signalOnHup, hupNumber, signalOnTerm,
                     termNumber, listeners.serverStarterPort(), listeners.placements(),
-                    positive(options.killTimeout()), positive(options.maxBackoff()), readyTimeout), environment,
+                    positive(options.killTimeout()), positive(options.maxBackoff()), readyTimeout, newWorkerNice),
+                    environment,
                     statusFile, events);
             if (readyTimeout > 0) {
                 NotifyListener notify = NotifyListener.open(events::add);
@@ -144,6 +146,19 @@ public final class Startup {
             throw Fatal.of("invalid --readiness value:" + mode + " (interval or notify)");
         }
         return options.readyTimeout() == null || options.readyTimeout() <= 0 ? 60 : options.readyTimeout();
+    }
+
+    /** 0 (off) or the nice value a new worker's autogroup has while it starts beside others; see {@link Autogroup}. */
+    private static int newWorkerNice(Options options) {
+        long nice = options.newWorkerNice() == null ? 0 : options.newWorkerNice();
+        if (nice < 0 || nice > 19) {
+            throw Fatal.of("invalid --new-worker-nice value:" + nice + " (0 to 19)");
+        }
+        String unavailability = nice > 0 ? Autogroup.unavailability() : null;
+        if (unavailability != null) {
+            System.err.println("--new-worker-nice has no effect: " + unavailability);
+        }
+        return (int) nice;
     }
 
     private static long positive(Long value) {

@@ -1,5 +1,7 @@
 package org.serverstarter.superdaemon.server;
 
+import java.io.IOException;
+import java.nio.file.NoSuchFileException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -61,7 +63,8 @@ final class Supervisor {
     /** What the loop needs from the command line, with defaults applied. */
     record Settings(String program, List<String> argv, String directory, long interval, String signalOnHup,
                     int signalOnHupNumber, String signalOnTerm, int signalOnTermNumber, String serverStarterPort,
-                    List<SpawnRequest.Placement> placements, long killTimeout, long maxBackoff, long readyTimeout) {
+                    List<SpawnRequest.Placement> placements, long killTimeout, long maxBackoff, long readyTimeout,
+                    int newWorkerNice) {
     }
 
     /**
@@ -209,7 +212,7 @@ final class Supervisor {
             try {
                 pid = Posix.spawn(new SpawnRequest(settings.program(), settings.argv(),
                         environment.forWorker(settings.serverStarterPort(), generation), settings.directory(),
-                        settings.placements(), false));
+                        settings.placements(), settings.newWorkerNice() > 0));
             } catch (ErrnoException e) {
                 log("failed to exec " + settings.argv().get(0) + ":" + e.getMessage());
                 failures++;
@@ -219,11 +222,12 @@ final class Supervisor {
                 continue;
             }
             log("starting new worker " + pid);
+            boolean lowered = lowerWhileStarting(pid);
             if (settings.readyTimeout() > 0) {
                 Outcome outcome = awaitReady(pid);
                 if (outcome == Outcome.READY) {
                     log("new worker " + pid + " is ready");
-                    started(pid);
+                    started(pid, lowered);
                     return;
                 }
                 failures++;
@@ -236,7 +240,7 @@ final class Supervisor {
             boolean stopping = sleepUnlessStopping(settings.interval() * 1000);
             int status = reap(pid);
             if (status < 0) {
-                started(pid);
+                started(pid, lowered);
                 return;
             }
             log("new worker " + pid + " seems to have failed to start, exit status:" + status);
@@ -247,10 +251,34 @@ final class Supervisor {
         }
     }
 
-    private void started(long pid) {
+    private void started(long pid, boolean lowered) {
+        if (lowered) {
+            setAutogroupNice(pid, 0);
+        }
         current = new Worker(pid, generation);
         lastRestartSeconds = nowSeconds();
         updateStatus();
+    }
+
+    /**
+     * {@code --new-worker-nice}: a worker that starts while others run (the generation it replaces, or old ones still
+     * draining) gets only the CPU they leave idle until it counts as started, so that their clients do not wait for
+     * it. The first generation, which has nothing to compete with, starts at full speed.
+     */
+    private boolean lowerWhileStarting(long pid) {
+        return settings.newWorkerNice() > 0 && !oldWorkers.isEmpty() && setAutogroupNice(pid, settings.newWorkerNice());
+    }
+
+    private boolean setAutogroupNice(long pid, int nice) {
+        try {
+            Autogroup.setNice(pid, nice);
+            return true;
+        } catch (NoSuchFileException e) {
+            return false; // already gone; reaped as a failed start
+        } catch (IOException e) {
+            log("cannot set the nice value of worker " + pid + "'s autogroup to " + nice + ": " + e.getMessage());
+            return false;
+        }
     }
 
     private enum Outcome { READY, FAILED, STOPPING }

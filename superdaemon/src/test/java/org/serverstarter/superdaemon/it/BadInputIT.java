@@ -128,6 +128,13 @@ class BadInputIT {
     }
 
     @Test
+    void newWorkerNiceOutOfRange() throws Exception {
+        expect(255, "invalid --new-worker-nice value:20 (0 to 19)",
+                withWorker("--port=127.0.0.1:" + Ports.freeTcpPort(), "--new-worker-nice=20"));
+        expect(255, "invalid --new-worker-nice value:-1 (0 to 19)", withWorker("--new-worker-nice=-1"));
+    }
+
+    @Test
     void missingDir() throws Exception {
         expect(2, "failed to chdir:" + dir.resolve("nowhere") + ":No such file or directory",
                 withWorker("--dir=" + dir.resolve("nowhere")));
