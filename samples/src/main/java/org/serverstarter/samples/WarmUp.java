@@ -18,13 +18,18 @@ import org.serverstarter.adapters.SlowStart;
  * <p>The first requests a fresh JVM serves are slow: every class on the request path is loaded and verified on first
  * use, and the code runs in the interpreter until the JIT has compiled it, which C1 does for a method once it has
  * run a couple of hundred times. The warm-up pays that cost with {@value #REQUESTS} requests of its own on
- * keep-alive connections, reconnecting every {@value #REQUESTS_PER_CONNECTION} requests, as the clients it is about to
- * take over do. They go to a private loopback port of this process, not to the inherited socket: a request sent to
- * the shared socket could just as well be accepted by the old generation. With a few dozen requests, or one request
- * per connection, the new generation met its first real clients (all at once, when the old generation drains) still
- * interpreting its request path. One client, not several: the warm-up takes CPU from the generation still serving,
- * and spread over one core rather than all of them it slows that generation's requests less
+ * keep-alive connections, reconnecting every {@value #REQUESTS_PER_CONNECTION} requests: the clients it is about to
+ * take over all reconnect to it at once when the old generation drains, so accepting and setting up a connection
+ * must be compiled too, not only serving a request on one. They go to a private loopback port of this process, not
+ * to the inherited socket: a request sent to the shared socket could just as well be accepted by the old generation.
+ * With a few dozen requests, or with only a few dozen connections, the new generation met its first real clients
+ * still interpreting part of that path. One client, not several: the warm-up takes CPU from the generation still
+ * serving, and spread over one core rather than all of them it slows that generation's requests less
  * (docs/benchmarks-zero-downtime.md, Run I).
+ *
+ * <p>Last, a full garbage collection: the warm-up leaves the young generation full of objects that are still
+ * reachable (pooled buffers, caches, the server's own structures), and the first young collection under real load
+ * would copy all of them, a pause of several milliseconds at the moment the generation takes over.
  *
  * <p>Then the generation announces that it is ready, in whichever way its superdaemon listens: {@code READY=1} to
  * {@code NOTIFY_SOCKET} ({@code start_server --readiness=notify}; the app called {@link Readiness#deferReady()} so
@@ -32,8 +37,8 @@ import org.serverstarter.adapters.SlowStart;
  * Perl's) by TERMing the older generations listed in the status file itself.
  */
 public final class WarmUp {
-    static final int REQUESTS = 2_000;
-    static final int REQUESTS_PER_CONNECTION = 100;
+    static final int REQUESTS = 3_000;
+    static final int REQUESTS_PER_CONNECTION = 10;
     private static final byte[] REQUEST = "GET / HTTP/1.1\r\nHost: warm-up\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
     private WarmUp() {}
@@ -61,6 +66,7 @@ public final class WarmUp {
             } finally {
                 port.close();
             }
+            System.gc();
         } catch (Exception e) {
             System.err.println(app + ": warm-up failed, exiting without replacing the older generations: " + e);
             System.exit(1);
