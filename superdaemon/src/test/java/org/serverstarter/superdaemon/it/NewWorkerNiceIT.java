@@ -7,21 +7,17 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.serverstarter.testkit.Await;
-import org.serverstarter.testkit.Repo;
 import org.serverstarter.testkit.StarterProcess;
 import org.serverstarter.testkit.StatusFile;
-import org.serverstarter.testkit.Superdaemon;
 
 /**
  * {@code --new-worker-nice}: every worker leads a session of its own, and a new worker that starts beside a serving
@@ -37,28 +33,26 @@ class NewWorkerNiceIT {
         assumeTrue(Files.exists(Path.of("/proc/self/autogroup")), "a kernel with autogroup scheduling");
     }
 
-    private StarterProcess start(Map<String, String> env, String... options) {
-        List<String> args = new ArrayList<>(List.of(options));
-        args.addAll(List.of("--", Reports.PYTHON,
-                Repo.root().resolve("superdaemon/src/test/resources/workers/ready.py").toString()));
-        Map<String, String> all = new HashMap<>(env);
-        all.put("REPORT_DIR", dir.toString());
-        return StarterProcess.start(Superdaemon.JAVA, args, all, dir);
+    private ReadyWorkers workers;
+
+    @BeforeEach
+    void workers() {
+        workers = new ReadyWorkers(dir);
     }
 
     @Test
     void aNewWorkerStartsAtTheNiceValueBesideTheServingOneAndServesAtZero() throws Exception {
         Path status = dir.resolve("status");
         // READY=1 comes 3 s after start: time to look at the new worker before it counts as started.
-        try (StarterProcess starter = start(Map.of("READY_DELAY", "3"), "--readiness=notify", "--new-worker-nice=17",
-                "--status-file=" + status)) {
-            long first = pidOf(1);
+        try (StarterProcess starter = workers.start(Map.of("READY_DELAY", "3"), "--readiness=notify",
+                "--new-worker-nice=17", "--status-file=" + status)) {
+            long first = workers.pidOf(1);
             assertEquals(first, sessionOf(first));
             assertEquals(0, autogroupNice(first), "the first generation has nothing to yield to");
             StatusFile.awaitGenerations(status, g -> g.equals(Map.of(1L, first)), Reports.TIMEOUT);
 
             starter.signal("HUP");
-            long second = pidOf(2);
+            long second = workers.pidOf(2);
             assertEquals(second, sessionOf(second));
             Await.until("generation 2 at nice 17 while it starts", Reports.TIMEOUT, () -> autogroupNice(second) == 17);
             assertEquals(0, autogroupNice(first));
@@ -72,12 +66,12 @@ class NewWorkerNiceIT {
     void withPerlsIntervalTheNewWorkerIsAtZeroOnceTheIntervalHasPassed() throws Exception {
         Path status = dir.resolve("status");
         // Without --readiness=notify there is no NOTIFY_SOCKET to send READY=1 to.
-        try (StarterProcess starter = start(Map.of("SILENT_GENERATIONS", "1,2"), "--interval=3", "--new-worker-nice=19",
-                "--status-file=" + status)) {
-            long first = pidOf(1);
+        try (StarterProcess starter = workers.start(Map.of("SILENT_GENERATIONS", "1,2"), "--interval=3",
+                "--new-worker-nice=19", "--status-file=" + status)) {
+            long first = workers.pidOf(1);
             StatusFile.awaitGenerations(status, g -> g.equals(Map.of(1L, first)), Reports.TIMEOUT);
             starter.signal("HUP");
-            long second = pidOf(2);
+            long second = workers.pidOf(2);
             Await.until("generation 2 at nice 19 during the interval", Reports.TIMEOUT,
                     () -> autogroupNice(second) == 19);
             starter.awaitOutput("killing old workers", Reports.TIMEOUT);
@@ -87,17 +81,11 @@ class NewWorkerNiceIT {
 
     @Test
     void withoutTheOptionWorkersStayInTheSuperdaemonsSession() throws Exception {
-        try (StarterProcess starter = start(Map.of("SILENT_GENERATIONS", "1"), "--interval=1")) {
-            long first = pidOf(1);
+        try (StarterProcess starter = workers.start(Map.of("SILENT_GENERATIONS", "1"), "--interval=1")) {
+            long first = workers.pidOf(1);
             assertNotEquals(first, sessionOf(first));
             assertEquals(sessionOf(starter.pid()), sessionOf(first));
         }
-    }
-
-    private long pidOf(long generation) {
-        Path file = dir.resolve("pid-" + generation);
-        Await.until("generation " + generation + " to start", Reports.TIMEOUT, () -> read(file).matches("\\d+"));
-        return Long.parseLong(read(file));
     }
 
     /** The sixth field of /proc/PID/stat; the command name before it is in parentheses and may hold spaces. */
@@ -114,14 +102,6 @@ class NewWorkerNiceIT {
             return Integer.parseInt(line.substring(line.lastIndexOf(' ') + 1));
         } catch (IOException e) {
             return -1;
-        }
-    }
-
-    private static String read(Path file) {
-        try {
-            return Files.exists(file) ? Files.readString(file) : "";
-        } catch (IOException e) {
-            return "";
         }
     }
 }

@@ -4,23 +4,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.serverstarter.testkit.Await;
-import org.serverstarter.testkit.Repo;
 import org.serverstarter.testkit.StarterProcess;
 import org.serverstarter.testkit.StatusFile;
-import org.serverstarter.testkit.Superdaemon;
 
 /**
  * {@code --readiness=notify}: a new generation counts as started when it sends READY=1 over NOTIFY_SOCKET (the
@@ -32,34 +28,27 @@ class ReadinessIT {
     @TempDir
     Path dir;
 
-    private StarterProcess start(Map<String, String> env, String... options) {
-        List<String> args = new ArrayList<>(List.of(options));
-        args.addAll(List.of("--", Reports.PYTHON,
-                Repo.root().resolve("superdaemon/src/test/resources/workers/ready.py").toString()));
-        Map<String, String> all = new HashMap<>(env);
-        all.put("REPORT_DIR", dir.toString());
-        return StarterProcess.start(Superdaemon.JAVA, args, all, dir);
-    }
+    private ReadyWorkers workers;
 
-    private long pidOf(long generation) {
-        Path file = dir.resolve("pid-" + generation);
-        Await.until("generation " + generation + " to start", Reports.TIMEOUT, () -> read(file).matches("\\d+"));
-        return Long.parseLong(read(file));
+    @BeforeEach
+    void workers() {
+        workers = new ReadyWorkers(dir);
     }
 
     @Test
     void theOldGenerationIsRetiredOnlyWhenTheNewOneIsReady() throws Exception {
         Path status = dir.resolve("status");
         // READY=1 comes 3 s after start, well after the 1 s interval that Perl's judging would wait.
-        try (StarterProcess starter = start(Map.of("READY_DELAY", "3"), "--readiness=notify",
+        try (StarterProcess starter = workers.start(Map.of("READY_DELAY", "3"), "--readiness=notify",
                 "--status-file=" + status, "--interval=1")) {
-            long first = pidOf(1);
+            long first = workers.pidOf(1);
             StatusFile.awaitGenerations(status, g -> g.equals(Map.of(1L, first)), Reports.TIMEOUT);
             assertTrue(starter.output().contains("new worker " + first + " is ready"));
             starter.signal("HUP");
-            long second = pidOf(2);
+            long second = workers.pidOf(2);
             Await.until("generation 2 ready", Reports.TIMEOUT,
                     () -> starter.output().contains("new worker " + second + " is ready"));
+            starter.awaitOutput("killing old workers", Reports.TIMEOUT); // logged just after the status file update
             String out = starter.output();
             assertTrue(out.indexOf("new worker " + second + " is ready") < out.indexOf("killing old workers"), out);
             StatusFile.awaitGenerations(status, g -> g.equals(Map.of(2L, second)), Reports.TIMEOUT);
@@ -69,19 +58,20 @@ class ReadinessIT {
     @Test
     void aGenerationThatMissesTheDeadlineIsStoppedAndTheOldOneKeepsServing() throws Exception {
         Path status = dir.resolve("status");
-        try (StarterProcess starter = start(Map.of("SILENT_GENERATIONS", "2", "FAIL_GENERATIONS", "3",
+        try (StarterProcess starter = workers.start(Map.of("SILENT_GENERATIONS", "2", "FAIL_GENERATIONS", "3",
                 "READY_DELAY", "0.2"), "--readiness=notify", "--ready-timeout=2", "--status-file=" + status)) {
-            long first = pidOf(1);
+            long first = workers.pidOf(1);
             StatusFile.awaitGenerations(status, g -> g.equals(Map.of(1L, first)), Reports.TIMEOUT);
             starter.signal("HUP");
-            long second = pidOf(2);
+            long second = workers.pidOf(2);
             starter.awaitOutput("new worker " + second + " did not send READY=1 within 2 secs, sending TERM",
                     Reports.TIMEOUT);
-            long third = pidOf(3);
+            long third = workers.pidOf(3);
             starter.awaitOutput("new worker " + third + " seems to have failed to start, exit status:256",
                     Reports.TIMEOUT);
-            long fourth = pidOf(4);
+            long fourth = workers.pidOf(4);
             StatusFile.awaitGenerations(status, g -> g.equals(Map.of(4L, fourth)), Reports.TIMEOUT);
+            starter.awaitOutput("killing old workers", Reports.TIMEOUT);
             String out = starter.output();
             assertTrue(out.contains("old worker " + second + " died"), out);
             assertTrue(out.indexOf("new worker " + fourth + " is ready") < out.indexOf("killing old workers"), out);
@@ -92,9 +82,9 @@ class ReadinessIT {
     @Test
     void readyFromAProcessTheWorkerStartedCounts() throws Exception {
         Path status = dir.resolve("status");
-        try (StarterProcess starter = start(Map.of("VIA_CHILD", "1"), "--readiness=notify",
+        try (StarterProcess starter = workers.start(Map.of("VIA_CHILD", "1"), "--readiness=notify",
                 "--status-file=" + status)) {
-            long first = pidOf(1);
+            long first = workers.pidOf(1);
             StatusFile.awaitGenerations(status, g -> g.equals(Map.of(1L, first)), Reports.TIMEOUT);
         }
     }
@@ -102,14 +92,13 @@ class ReadinessIT {
     @Test
     void readyFromAnyoneElseIsIgnored() throws Exception {
         Path status = dir.resolve("status");
-        try (StarterProcess starter = start(Map.of("SILENT_GENERATIONS", "1"), "--readiness=notify",
+        try (StarterProcess starter = workers.start(Map.of("SILENT_GENERATIONS", "1"), "--readiness=notify",
                 "--ready-timeout=4", "--status-file=" + status)) {
-            long first = pidOf(1);
-            Path notify = dir.resolve("notify-1");
-            Await.until("the worker's NOTIFY_SOCKET", Reports.TIMEOUT, () -> read(notify).startsWith("/"));
+            long first = workers.pidOf(1);
+            Await.until("the worker's NOTIFY_SOCKET", Reports.TIMEOUT, () -> workers.notifySocket(1).startsWith("/"));
             Process impostor = new ProcessBuilder("python3", "-c",
                     "import socket,sys; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b'READY=1', sys.argv[1])",
-                    read(notify)).start();
+                    workers.notifySocket(1)).start();
             assertEquals(0, impostor.waitFor());
             starter.awaitOutput("new worker " + first + " did not send READY=1 within 4 secs", Reports.TIMEOUT);
             assertFalse(Files.exists(status) && StatusFile.read(status).containsKey(1L)
@@ -119,21 +108,13 @@ class ReadinessIT {
 
     @Test
     void perlsJudgingStaysTheDefault() throws Exception {
-        try (StarterProcess starter = start(Map.of("SILENT_GENERATIONS", "1"), "--interval=1")) {
-            long first = pidOf(1);
-            assertEquals("", read(dir.resolve("notify-1")));
+        try (StarterProcess starter = workers.start(Map.of("SILENT_GENERATIONS", "1"), "--interval=1")) {
+            long first = workers.pidOf(1);
+            assertEquals("", workers.notifySocket(1));
             starter.signal("HUP");
-            long second = pidOf(2);
+            long second = workers.pidOf(2);
             starter.awaitOutput("new worker is now running, sending TERM to old workers:" + first, Reports.TIMEOUT);
             assertTrue(second > 0);
-        }
-    }
-
-    private static String read(Path file) {
-        try {
-            return Files.exists(file) ? Files.readString(file) : "";
-        } catch (IOException e) {
-            return "";
         }
     }
 }
