@@ -37,8 +37,10 @@ public final class JettySampleApp {
     }
 
     private static void serve(Settings settings) throws Exception {
-        // Jetty's default pool (200 threads) is far more than a small app on a small box needs.
-        Server server = new Server(new QueuedThreadPool(32, 4));
+        // Jetty's default pool (200 threads) is far more than a small app on a small box needs. All 32 are started
+        // with the server: a new generation takes over every client at once, and a pool that grew then (from 4 to
+        // about 24 threads under the benchmark's load) held up its first requests for 10-20 ms (Run N).
+        Server server = new Server(new QueuedThreadPool(32, 32));
         server.setHandler(new Routes(Long.toString(settings.generation())));
         // READY=1 only after the warm-up below, not as soon as the connectors accept.
         Readiness.deferReady();
