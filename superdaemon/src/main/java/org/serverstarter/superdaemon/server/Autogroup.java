@@ -37,13 +37,18 @@ final class Autogroup {
             if (!Files.readString(ENABLED).trim().equals("1")) {
                 return "the kernel's autogroup scheduling is off (" + ENABLED + " is not 1)";
             }
-            String cgroup = cpuControlledCgroup(Files.readAllLines(Path.of("/proc/self/cgroup")),
-                    Files.exists(CGROUP2_CONTROLLERS) ? Files.readString(CGROUP2_CONTROLLERS) : "");
-            return cgroup == null ? null : "this process is in the cgroup " + cgroup
-                    + ", whose cpu controller takes precedence over autogroups";
         } catch (IOException e) {
             return "this kernel has no autogroup scheduling (no " + ENABLED + ")";
         }
+        String cgroup;
+        try {
+            cgroup = cpuControlledCgroup(Files.readAllLines(Path.of("/proc/self/cgroup")),
+                    Files.exists(CGROUP2_CONTROLLERS) ? Files.readString(CGROUP2_CONTROLLERS) : "");
+        } catch (IOException e) {
+            return null; // no cgroups to read: nothing takes precedence over autogroups
+        }
+        return cgroup == null ? null : "this process is in the cgroup " + cgroup
+                + ", whose cpu controller takes precedence over autogroups";
     }
 
     /**
