@@ -222,6 +222,7 @@ final class Supervisor {
                 continue;
             }
             log("starting new worker " + pid);
+            long spawnedNanos = System.nanoTime();
             boolean lowered = lowerWhileStarting(pid);
             if (settings.readyTimeout() > 0) {
                 Outcome outcome = awaitReady(pid);
@@ -233,6 +234,12 @@ final class Supervisor {
                 failures++;
                 if (outcome == Outcome.STOPPING) {
                     oldWorkers.put(pid, generation); // not started, but shutdown must stop it too
+                    return;
+                }
+                // At most one attempt per --interval, as without readiness: a program that exits at once (a typo in
+                // its flags, a missing jar) must not be respawned in a tight loop.
+                long spentMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - spawnedNanos);
+                if (sleepUnlessStopping(settings.interval() * 1000 - spentMillis)) {
                     return;
                 }
                 continue;

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -77,6 +78,31 @@ class ReadinessIT {
             assertTrue(out.indexOf("new worker " + fourth + " is ready") < out.indexOf("killing old workers"), out);
             assertTrue(out.contains("sending TERM to old workers:" + first), out);
         }
+    }
+
+    /**
+     * Perl judges a worker after sleeping --interval, so a program that exits at once is retried once per interval.
+     * With readiness the exit is seen at once, and without pacing it was respawned some 70 times a second.
+     */
+    @Test
+    void aWorkerThatExitsAtOnceIsRetriedOncePerInterval() throws Exception {
+        Path status = dir.resolve("status");
+        try (StarterProcess starter = workers.start(Map.of("FAIL_GENERATIONS", "1,2", "READY_DELAY", "0"),
+                "--readiness=notify", "--interval=2", "--status-file=" + status)) {
+            long third = workers.pidOf(3);
+            StatusFile.awaitGenerations(status, g -> g.equals(Map.of(3L, third)), Reports.TIMEOUT);
+            String out = starter.output();
+            assertTrue(out.contains("new worker " + workers.pidOf(1) + " seems to have failed to start"), out);
+            long firstToSecond = startedAt(2) - startedAt(1);
+            long secondToThird = startedAt(3) - startedAt(2);
+            assertTrue(firstToSecond >= 1500 && secondToThird >= 1500,
+                    "attempts " + firstToSecond + " and " + secondToThird + " ms apart with --interval=2");
+        }
+    }
+
+    /** When the worker of {@code generation} wrote its pid file, in epoch milliseconds. */
+    private long startedAt(long generation) throws IOException {
+        return Files.getLastModifiedTime(dir.resolve("pid-" + generation)).toMillis();
     }
 
     @Test
