@@ -13,13 +13,14 @@ import org.eclipse.jetty.util.Callback;
 import org.serverstarter.adapters.Drain;
 
 /**
- * Counts requests in flight and, while draining, marks every response {@code Connection: close} at the moment it is
- * committed, so a request that started before the drain but answers after it also sends its client elsewhere. Jetty's
- * {@code GracefulHandler} is not used because it answers 503 to requests on connections that are already open.
+ * Counts requests in flight and, while draining, marks responses {@code Connection: close} (as
+ * {@link Drain#closesConnection} decides) at the moment they are committed, so a request that started before the
+ * drain but answers after it also sends its client elsewhere. Jetty's {@code GracefulHandler} is not used because it
+ * answers 503 to requests on connections that are already open.
  *
- * <p>It also counts the responses committed before the drain began, hence without {@code Connection: close}, that are
- * still being sent: their clients will reuse the connection, so the connectors must not be shut down under them (see
- * {@link #awaitKeepAliveResponses}).
+ * <p>It also counts the responses committed without {@code Connection: close} (before the drain began, or during its
+ * spread) that are still being sent: their clients will reuse the connection, so the connectors must not be shut down
+ * under them (see {@link #awaitKeepAliveResponses}).
  */
 final class DrainHandler extends Handler.Wrapper {
     private final Drain drain;
@@ -45,12 +46,12 @@ final class DrainHandler extends Handler.Wrapper {
             @Override
             public void prepareResponse(HttpFields.Mutable headers) {
                 super.prepareResponse(headers);
-                // Counted before the draining flag is read, and the drain sets the flag before it reads the count:
-                // either this response carries Connection: close, or the drain waits for it.
+                // Counted before the decision is taken, and the drain reads the count only after it began and its
+                // spread passed: either this response carries Connection: close, or the drain waits for it.
                 if (keptAlive.compareAndSet(false, true)) {
                     keepAliveResponseStarted();
                 }
-                if (drain.isDraining()) {
+                if (drain.closesConnection(request.getConnectionMetaData().getConnection())) {
                     headers.put(HttpHeader.CONNECTION, HttpHeaderValue.CLOSE.asString());
                     if (keptAlive.compareAndSet(true, false)) {
                         keepAliveResponseDone();
@@ -73,10 +74,10 @@ final class DrainHandler extends Handler.Wrapper {
 
     /**
      * Waits until every response committed without {@code Connection: close} has been sent, or until
-     * {@code deadlineNanos} (a {@link System#nanoTime()} value). Call after {@link Drain#begin()}, when no new one can
-     * start. A connector shut down while such a response is still being written closes the connection right after it
-     * (Jetty may not add the header any more, so it ends the connection instead), and the client, told to keep it
-     * alive, loses the next request it sends on it.
+     * {@code deadlineNanos} (a {@link System#nanoTime()} value). Call once {@link Drain#awaitSpread()} returned, when no
+     * new one can start. A connector shut down while such a response is still being written closes the connection right
+     * after it (Jetty may not add the header any more, so it ends the connection instead), and the client, told to keep
+     * it alive, loses the next request it sends on it.
      */
     synchronized void awaitKeepAliveResponses(long deadlineNanos) throws InterruptedException {
         for (long left = deadlineNanos - System.nanoTime(); keepAliveResponses > 0 && left > 0;

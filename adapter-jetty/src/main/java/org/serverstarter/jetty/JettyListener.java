@@ -97,16 +97,33 @@ public final class JettyListener {
     /**
      * Makes the JVM's shutdown (TERM from the superdaemon, or INT) a graceful stop that loses no request: stop
      * accepting, so new connections go to the next generation (only this process's copy of each listening socket is
-     * closed; the superdaemon and the next generation keep the socket); keep serving every connection already
-     * accepted, each response carrying {@code Connection: close}; wait until the clients have closed every one of
-     * them, at most {@code timeout}; then stop the server, which closes whatever is left. A keep-alive connection is
-     * not closed while idle, since its client may be sending a request at that very moment: it stays open until its
-     * client sends one more request, gets the answer with {@code Connection: close} and closes it, or until the
-     * timeout. {@code STOPPING=1} goes to {@code NOTIFY_SOCKET}, when set, as the drain starts. Call after
+     * closed; the superdaemon and the next generation keep the socket); keep serving every connection already accepted,
+     * their responses carrying {@code Connection: close} (spread over the first {@link Drain#DEFAULT_SPREAD}, so that
+     * the clients do not all reconnect to the next generation at once, then every one); wait until the clients have
+     * closed every one of them, at most {@code timeout}; then stop the server, which closes whatever is left. A
+     * keep-alive connection is not closed while idle, since its client may be sending a request at that very moment: it
+     * stays open until its client sends one more request, gets the answer with {@code Connection: close} and closes it,
+     * or until the timeout. {@code STOPPING=1} goes to {@code NOTIFY_SOCKET}, when set, as the drain starts. Call after
      * {@code server.setHandler(...)} and before {@code server.start()}; do not also use
      * {@code setStopAtShutdown(true)}.
      */
     public static void drainOnStop(Server server, Duration timeout) {
+        drainOnStop(server, timeout, Drain.spreadWithin(timeout));
+    }
+
+    /**
+     * {@link #drainOnStop(Server, Duration)}, with the {@code Connection: close} answers spread over {@code spread}
+     * instead of {@link Drain#DEFAULT_SPREAD}: each connection is told to close at its first response after a moment
+     * of its own, and those moments are spread evenly over {@code spread}, so that a busy server's clients move to
+     * the next generation a few at a time, not all in the same millisecond. {@link Duration#ZERO} closes every
+     * connection at its next response.
+     *
+     * @throws IllegalArgumentException when {@code spread} is negative
+     */
+    public static void drainOnStop(Server server, Duration timeout, Duration spread) {
+        if (spread.isNegative()) {
+            throw new IllegalArgumentException("negative spread: " + spread);
+        }
         if (server.getHandler() == null) {
             throw new IllegalStateException("drainOnStop needs the server's handler: call server.setHandler() first");
         }
@@ -128,21 +145,23 @@ public final class JettyListener {
             }
         });
         Runtime.getRuntime().addShutdownHook(
-                new Thread(() -> drainAndStop(server, drain, handler, timeout), "jetty-drain"));
+                new Thread(() -> drainAndStop(server, drain, handler, timeout, spread), "jetty-drain"));
     }
 
-    private static void drainAndStop(Server server, Drain drain, DrainHandler handler, Duration timeout) {
+    private static void drainAndStop(Server server, Drain drain, DrainHandler handler, Duration timeout,
+            Duration spread) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        drain.begin();
+        drain.begin(spread);
         Readiness.notifyStopping();
         for (Connector connector : server.getConnectors()) {
             stopAccepting(connector);
         }
         try {
             // Jetty closes a connection after the response it is sending when its connector has been shut down, and a
-            // response committed before the drain began has no Connection: close to tell its client so. Shutting the
-            // connectors down only once those responses are sent leaves their connections to the client's next
-            // request, which gets Connection: close.
+            // response committed without Connection: close (before the drain began, or during its spread) does not tell
+            // its client so. Shutting the connectors down only once the spread is over and those responses are sent
+            // leaves their connections to the client's next request, which gets Connection: close.
+            drain.awaitSpread();
             handler.awaitKeepAliveResponses(deadline);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -11,10 +11,10 @@ import io.netty.handler.codec.http.LastHttpContent;
 import org.serverstarter.adapters.Drain;
 
 /**
- * Counts the HTTP requests of one connection in flight, and during a drain ends the connection after the response
- * it is writing. Waiting for the client to see {@code Connection: close} (rather than closing idle keep-alive
- * connections at once) is what keeps a client from sending a request into a connection that is being closed.
- * Runs on the connection's event loop only, so its fields need no locking.
+ * Counts the HTTP requests of one connection in flight, and during a drain ends the connection after the response it is
+ * writing when {@link Drain#closesConnection} says so. Waiting for the client to see {@code Connection: close} (rather
+ * than closing idle keep-alive connections at once) is what keeps a client from sending a request into a connection
+ * that is being closed. Runs on the connection's event loop only, so its fields need no locking.
  */
 final class HttpDrainHandler extends ChannelDuplexHandler {
     private final Drain drain;
@@ -42,7 +42,7 @@ final class HttpDrainHandler extends ChannelDuplexHandler {
             // 1xx responses (100 Continue) precede the real one and must not end the request.
             inFinalResponse = response.status().codeClass() != HttpStatusClass.INFORMATIONAL;
             if (inFinalResponse) {
-                closeAfterResponse = drain.isDraining();
+                closeAfterResponse = drain.closesConnection(ctx.channel());
                 if (closeAfterResponse) {
                     HttpUtil.setKeepAlive(response, false);
                 }

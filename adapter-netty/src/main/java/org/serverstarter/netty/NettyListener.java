@@ -201,8 +201,10 @@ public final class NettyListener {
 
     /**
      * A new handler for one HTTP/1.x connection, to add right after the server codec (and before the app's
-     * handler). It counts requests in flight, and once draining has begun it marks every response with
-     * {@code Connection: close} and closes the connection after writing it. Needs {@code netty-codec-http} on the
+     * handler). It counts requests in flight, and once draining has begun it marks responses with
+     * {@code Connection: close} and closes the connection after writing one: spread over the first
+     * {@link Drain#DEFAULT_SPREAD} of the drain, so that the clients do not all reconnect to the next generation at
+     * once, and then every one. Needs {@code netty-codec-http} on the
      * class path.
      */
     public ChannelHandler httpDrainHandler() {
@@ -223,8 +225,21 @@ public final class NettyListener {
      * @return true when every request finished and every connection closed before the deadline
      */
     public boolean drain(Duration timeout) {
+        return drain(timeout, Drain.spreadWithin(timeout));
+    }
+
+    /**
+     * {@link #drain(Duration)}, with the {@code Connection: close} answers of {@link #httpDrainHandler()} spread over
+     * {@code spread} instead of {@link Drain#DEFAULT_SPREAD}: each connection is told to close at its first response
+     * after a moment of its own, and those moments are spread evenly over {@code spread}, so that a busy server's
+     * clients move to the next generation a few at a time, not all in the same millisecond. {@link Duration#ZERO}
+     * closes every connection at its next response.
+     *
+     * @throws IllegalArgumentException when {@code spread} is negative
+     */
+    public boolean drain(Duration timeout, Duration spread) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        drain.begin();
+        drain.begin(spread);
         Readiness.notifyStopping();
         for (Channel channel : serverChannels) {
             channel.close().awaitUninterruptibly(remainingMillis(deadline));

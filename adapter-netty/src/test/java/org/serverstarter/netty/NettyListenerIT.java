@@ -187,7 +187,6 @@ class NettyListenerIT {
                 HttpResponse drained = inFlight.read();
                 assertEquals(200, drained.status(), drained.body());
                 assertTrue(drained.body().startsWith("drained"), drained.body());
-                assertEquals("close", drained.header("connection"));
                 // The idle keep-alive connection must hold the drain open: closing it now could cut off a request
                 // the client is sending. Only the absence of an exit can show that, so give a premature one 2 s.
                 assertFalse(exitsWithin(workerPid, Duration.ofSeconds(2)), "the worker exited with a connection open");
@@ -195,6 +194,13 @@ class NettyListenerIT {
                 HttpResponse after = idle.get("/");
                 assertEquals(200, after.status());
                 assertEquals("close", after.header("connection"));
+                // The in-flight answer came within the drain's spread, which may have kept its connection open too
+                // (Drain#closesConnection); then its next request is told, the spread being over.
+                if (!"close".equals(drained.header("connection"))) {
+                    HttpResponse next = inFlight.get("/");
+                    assertEquals(200, next.status());
+                    assertEquals("close", next.header("connection"));
+                }
             }
             sd.awaitExit(Duration.ofSeconds(40));
             assertFalse(ProcessHandle.of(workerPid).map(ProcessHandle::isAlive).orElse(false), "the worker still runs");

@@ -121,7 +121,7 @@ class NettyListenerTest {
                 Await.until("the connection to be accepted, its registration queued", Duration.ofSeconds(10),
                         () -> child.pendingTasks() >= 1);
                 CompletableFuture<Boolean> drained =
-                        CompletableFuture.supplyAsync(() -> listener.drain(Duration.ofSeconds(30)));
+                        CompletableFuture.supplyAsync(() -> listener.drain(Duration.ofSeconds(30), Duration.ZERO));
                 Await.until("the drain to queue its own task behind the registration", Duration.ofSeconds(10),
                         () -> child.pendingTasks() >= 2);
                 release.countDown();
@@ -213,7 +213,7 @@ class NettyListenerTest {
                 assertFalse(keepAlive.isClosedByServer());
 
                 CompletableFuture<Boolean> drained =
-                        CompletableFuture.supplyAsync(() -> listener.drain(Duration.ofSeconds(30)));
+                        CompletableFuture.supplyAsync(() -> listener.drain(Duration.ofSeconds(30), Duration.ZERO));
                 Await.until("draining", Duration.ofSeconds(10), listener::isDraining);
                 // The drain waits for this connection; its next answer tells the client to go away.
                 HttpResponse last = keepAlive.get("/");

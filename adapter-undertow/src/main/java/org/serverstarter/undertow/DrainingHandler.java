@@ -6,9 +6,9 @@ import io.undertow.server.HttpServerExchange;
 import org.serverstarter.adapters.Drain;
 
 /**
- * Wraps the application's root handler: counts exchanges in flight, and once draining has begun makes every
- * response that is not yet committed carry {@code Connection: close}, so keep-alive clients reconnect to the
- * next generation instead of getting a 503 or a reset.
+ * Wraps the application's root handler: counts exchanges in flight, and once draining has begun makes responses
+ * that are not yet committed carry {@code Connection: close} (as {@link Drain#closesConnection} decides), so
+ * keep-alive clients reconnect to the next generation instead of getting a 503 or a reset.
  *
  * <p>The close decision is taken in a response-commit listener rather than when the request arrives: a slow
  * request received before TERM commits its response after it, and must close its connection too. Undertow
@@ -34,7 +34,7 @@ final class DrainingHandler implements HttpHandler {
             }
         });
         exchange.addResponseCommitListener(committing -> {
-            if (drain.isDraining()) {
+            if (drain.closesConnection(exchange.getConnection())) {
                 committing.setPersistent(false);
             }
         });

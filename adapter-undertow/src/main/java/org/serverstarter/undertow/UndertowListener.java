@@ -161,9 +161,10 @@ public final class UndertowListener {
      *   <li>Sends {@code STOPPING=1} to {@code NOTIFY_SOCKET} when that is set, stops accepting and closes this
      *       process's accepting channels. Only our fds are closed, with no {@code shutdown(2)}: the listening
      *       sockets stay open in the superdaemon and the next generation keeps accepting on them.</li>
-     *   <li>Keeps serving every connection already accepted. From then on every response carries
-     *       {@code Connection: close}, and Undertow closes the connection once it is written; exchanges already
-     *       running finish and close theirs the same way.</li>
+     *   <li>Keeps serving every connection already accepted. Their responses carry {@code Connection: close},
+     *       spread over the first {@link Drain#DEFAULT_SPREAD} (see {@link #stop(Duration, Duration)}), then every
+     *       one; Undertow closes the connection once such a response is written.
+     *       Exchanges already running finish and close theirs the same way.</li>
      *   <li>Waits until every one of those connections is closed and no exchange is running, at most
      *       {@code drainTimeout}. An idle keep-alive connection is not closed early, since its client may be sending
      *       a request at that very moment: it stays open until its client sends one more request (answered with
@@ -179,12 +180,25 @@ public final class UndertowListener {
      * @return true when every connection closed and every exchange finished within {@code drainTimeout}; false
      *     when the worker was stopped with some still open or running
      */
-    public synchronized boolean stop(Duration drainTimeout) {
+    public boolean stop(Duration drainTimeout) {
+        return stop(drainTimeout, Drain.spreadWithin(drainTimeout));
+    }
+
+    /**
+     * {@link #stop(Duration)}, with the {@code Connection: close} answers spread over {@code spread} instead of
+     * {@link Drain#DEFAULT_SPREAD}: each connection is told to close at its first response after a moment of its
+     * own, and those moments are spread evenly over {@code spread}, so that a busy server's clients move to the next
+     * generation a few at a time, not all in the same millisecond. {@link Duration#ZERO} closes every connection at
+     * its next response.
+     *
+     * @throws IllegalArgumentException when {@code spread} is negative
+     */
+    public synchronized boolean stop(Duration drainTimeout, Duration spread) {
         if (drained != null) {
             return drained;
         }
         long deadline = System.nanoTime() + drainTimeout.toNanos();
-        drain.begin();
+        drain.begin(spread);
         Readiness.notifyStopping();
         for (AcceptingChannel<StreamConnection> acceptor : acceptors) {
             acceptor.suspendAccepts();

@@ -6,12 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.SocketException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -84,7 +87,7 @@ class UndertowListenerTest {
             slow.send("/slow");
             assertTrue(slowEntered.await(30, TimeUnit.SECONDS), "slow request reached the handler");
 
-            stopped = CompletableFuture.supplyAsync(() -> listener.stop(Duration.ofSeconds(30)));
+            stopped = CompletableFuture.supplyAsync(() -> listener.stop(Duration.ofSeconds(30), Duration.ZERO));
             // Our channel was the socket's only fd here, so once it is closed connecting is refused.
             Await.until("the acceptor to close", Duration.ofSeconds(10), () -> refused(address));
 
@@ -114,7 +117,7 @@ class UndertowListenerTest {
         CompletableFuture<Boolean> stopped;
         try (HttpConnection idle = HttpConnection.open(address)) {
             assertEquals(200, idle.get("/").status());
-            stopped = CompletableFuture.supplyAsync(() -> listener.stop(Duration.ofSeconds(30)));
+            stopped = CompletableFuture.supplyAsync(() -> listener.stop(Duration.ofSeconds(30), Duration.ZERO));
             Await.until("the acceptor to close", Duration.ofSeconds(10), () -> refused(address));
             assertThrows(TimeoutException.class, () -> stopped.get(1500, TimeUnit.MILLISECONDS),
                     "stop returned with an idle keep-alive connection open");
@@ -124,6 +127,57 @@ class UndertowListenerTest {
             assertEquals("close", late.header("connection"));
         }
         assertTrue(stopped.get(30, TimeUnit.SECONDS), "the drain ended once the client closed its connection");
+    }
+
+    /**
+     * With a spread, kept-alive connections are told to close over it, not all at their next response; a client that
+     * keeps sending on its connection is served until it is told, and none is lost.
+     */
+    @Test
+    void theClosesAreSpreadOverTheSpread() throws Exception {
+        List<HttpConnection> open = new ArrayList<>();
+        try {
+            for (int i = 0; i < 20; i++) {
+                HttpConnection c = HttpConnection.open(address);
+                open.add(c);
+                assertEquals(200, c.get("/").status());
+            }
+            CompletableFuture<Boolean> stopped =
+                    CompletableFuture.supplyAsync(() -> listener.stop(Duration.ofSeconds(30), Duration.ofSeconds(3)));
+            Await.until("the acceptor to close", Duration.ofSeconds(10), () -> refused(address));
+            // Sent well within the first second, so each response closes with a chance of about 1 in 3 at most.
+            int closedAtOnce = sendOneRoundOn(open);
+            assertTrue(closedAtOnce < 20, "every connection was closed at its first response, as without a spread");
+            Await.until("every client told to close its connection", Duration.ofSeconds(20), () -> {
+                try {
+                    sendOneRoundOn(open);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                return open.isEmpty();
+            });
+            assertTrue(stopped.get(30, TimeUnit.SECONDS), "the drain ended once every client had closed");
+        } finally {
+            for (HttpConnection c : open) {
+                c.close();
+            }
+        }
+    }
+
+    /** One request on each connection; those answered with {@code Connection: close} are closed and removed. */
+    private static int sendOneRoundOn(List<HttpConnection> connections) throws IOException {
+        int closed = 0;
+        for (Iterator<HttpConnection> it = connections.iterator(); it.hasNext(); ) {
+            HttpConnection c = it.next();
+            HttpResponse response = c.get("/");
+            assertEquals(200, response.status(), "a request on a kept-alive connection during the spread");
+            if ("close".equals(response.header("connection"))) {
+                c.close();
+                it.remove();
+                closed++;
+            }
+        }
+        return closed;
     }
 
     @Test
