@@ -155,14 +155,7 @@ class JettyListenerIT {
                 streaming.send("/stream");
                 starter.awaitOutput("stream started gen=1$", WAIT);
                 starter.signal("HUP");
-                Await.until("generation 1 answering Connection: close", WAIT, () -> {
-                    try {
-                        assertEquals(gen1, ok(probe.get("/")));
-                    } catch (IOException e) {
-                        throw new AssertionError("probe connection to generation 1", e);
-                    }
-                    return probe.isClosedByServer();
-                });
+                untilToldToClose(probe, gen1);
 
                 // The streamed answer was committed as keep-alive before the drain began, so its client may send the
                 // next request on the same connection; generation 1 must answer that one instead of closing under it.
@@ -171,14 +164,7 @@ class JettyListenerIT {
                 assertEquals(gen1, ok(streamed));
                 assertFalse(streaming.isClosedByServer(), "committed before the drain: " + streamed);
                 // Then it is told to close like any other, at its next request once the drain's spread is over.
-                Await.until("generation 1 closing the streaming connection", WAIT, () -> {
-                    try {
-                        assertEquals(gen1, ok(streaming.get("/")));
-                    } catch (IOException e) {
-                        throw new AssertionError("streaming connection to generation 1", e);
-                    }
-                    return streaming.isClosedByServer();
-                });
+                untilToldToClose(streaming, gen1);
             }
             StatusFile.awaitGenerations(status, g -> g.keySet().equals(Set.of(2L)), WAIT);
             assertFalse(starter.output().contains("still open"), starter.output());
@@ -231,6 +217,18 @@ class JettyListenerIT {
         } catch (IOException e) {
             return "";
         }
+    }
+
+    /** Sends requests on {@code connection}, each answered with {@code body}, until one says Connection: close. */
+    private static void untilToldToClose(HttpConnection connection, String body) {
+        Await.until("an answer with Connection: close", WAIT, () -> {
+            try {
+                assertEquals(body, ok(connection.get("/")));
+            } catch (IOException e) {
+                throw new AssertionError("kept-alive connection to the draining generation", e);
+            }
+            return connection.isClosedByServer();
+        });
     }
 
     private static String ok(HttpResponse response) {
