@@ -204,8 +204,7 @@ public final class NettyListener {
      * handler). It counts requests in flight, and once draining has begun it marks responses with
      * {@code Connection: close} and closes the connection after writing one: spread over the first
      * {@link Drain#DEFAULT_SPREAD} of the drain, so that the clients do not all reconnect to the next generation at
-     * once, and then every one. Needs {@code netty-codec-http} on the
-     * class path.
+     * once, and then every one. Needs {@code netty-codec-http} on the class path.
      */
     public ChannelHandler httpDrainHandler() {
         return new HttpDrainHandler(drain);
