@@ -32,16 +32,16 @@ clock_ms() { local t=${EPOCHREALTIME/[.,]/}; printf -v "$1" '%d' $(( t / 1000 ))
 # nap SECONDS: sleeps (read times out on a pipe this shell holds both ends of, so nothing ever arrives).
 exec {nap_fd}<> <(:)
 nap() { read -r -t "$1" -u "$nap_fd" _ || true; }
-# read_generations FILE: sets gen_count and gen_max to the number of generations a status file lists (GEN:PID
-# lines) and the newest of them; 0 and 0 without the file.
+# read_generations FILE: sets gen_count to the number of generations a status file lists (GEN:PID lines), gen_max
+# to the newest and gen_max_pid to its worker's pid; 0, 0 and empty without the file.
 read_generations() {
-    gen_count=0 gen_max=0
+    gen_count=0 gen_max=0 gen_max_pid=
     local line
     [ -r "$1" ] || return 0
     while IFS= read -r line; do
-        [[ $line =~ ^([0-9]+): ]] || continue
+        [[ $line =~ ^([0-9]+):([0-9]+) ]] || continue
         gen_count=$(( gen_count + 1 ))
-        if (( BASH_REMATCH[1] > gen_max )); then gen_max=${BASH_REMATCH[1]}; fi
+        if (( BASH_REMATCH[1] > gen_max )); then gen_max=${BASH_REMATCH[1]} gen_max_pid=${BASH_REMATCH[2]}; fi
     done <"$1"
 }
 
