@@ -3,6 +3,8 @@
 
 REPORT_DIR            where notify-GEN (the NOTIFY_SOCKET it got) and pid-GEN go
 READY_DELAY           seconds before READY=1 (default 1)
+READY_DELAYS          per generation, overriding READY_DELAY: GEN:SECONDS,...
+IGNORE_TERM           when set, TERM does not end the worker
 SILENT_GENERATIONS    generations that never send READY=1
 FAIL_GENERATIONS      generations that exit with status 1 before sending anything
 VIA_CHILD             when set, READY=1 is sent by a child process of the worker
@@ -15,13 +17,15 @@ with open(os.path.join(report_dir, "notify-" + gen), "w") as f:
     f.write(os.environ.get("NOTIFY_SOCKET", ""))
 with open(os.path.join(report_dir, "pid-" + gen), "w") as f:
     f.write(str(os.getpid()))
-signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+signal.signal(signal.SIGTERM, signal.SIG_IGN if os.environ.get("IGNORE_TERM") else lambda *a: sys.exit(0))
 if gen in os.environ.get("FAIL_GENERATIONS", "").split(","):
     sys.exit(1)
-time.sleep(float(os.environ.get("READY_DELAY", "1")))
+delays = dict(d.split(":") for d in os.environ.get("READY_DELAYS", "").split(",") if d)
+time.sleep(float(delays.get(gen, os.environ.get("READY_DELAY", "1"))))
 if gen not in os.environ.get("SILENT_GENERATIONS", "").split(","):
-    send = ("import socket,os; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); "
-            "s.sendto(b'STATUS=up\\nREADY=1', os.environ['NOTIFY_SOCKET'])")
+    # A leading '@' names Linux's abstract namespace (systemd's convention, start_server's choice): a NUL there.
+    send = ("import socket,os; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); a=os.environ['NOTIFY_SOCKET']; "
+            "s.sendto(b'STATUS=up\\nREADY=1', '\\0' + a[1:] if a.startswith('@') else a)")
     if os.environ.get("VIA_CHILD"):
         # The child lingers after sending: start_server checks the sender's ancestry when the datagram arrives, and a
         # sender that has already exited (and been reaped) can no longer be traced to this worker.

@@ -4,6 +4,10 @@
 REPORT_DIR       where report-GEN.properties and signals-PID go
 FAIL_GENERATIONS comma-separated generations that exit at once with FAIL_STATUS (default 1)
 IGNORE_TERM      when set, TERM/INT/USR1 are recorded but do not end the worker
+PRINT_EVERY      seconds between "tick" lines on stdout (none when unset)
+
+Like any well-behaved worker it watches SERVER_STARTER_LIFELINE: when start_server is gone, it records LIFELINE
+and exits.
 """
 import os, signal, socket, sys, threading, time
 
@@ -77,9 +81,22 @@ def serve(fd):
         conn.sendall(("%s %d\n" % (gen, os.getpid())).encode())
         conn.close()
 
+def watch_lifeline(fd):
+    while os.read(fd, 512):
+        pass  # start_server never writes; only end-of-file matters
+    with open(os.path.join(report_dir, "signals-%d" % os.getpid()), "a") as f:
+        f.write("LIFELINE\n")
+    os._exit(0)
+
+if os.environ.get("SERVER_STARTER_LIFELINE"):
+    threading.Thread(target=watch_lifeline, args=(int(os.environ["SERVER_STARTER_LIFELINE"]),), daemon=True).start()
+
 for spec in filter(None, os.environ.get("SERVER_STARTER_PORT", "").split(";")):
     key, fd = spec.split("=", 1)
     threading.Thread(target=serve, args=(int(fd),), daemon=True).start()
 
+every = float(os.environ.get("PRINT_EVERY", "0"))
 while True:
-    time.sleep(60)
+    if every:
+        print("tick %s %d" % (gen, os.getpid()), flush=True)  # dies of EPIPE when nobody reads stdout any more
+    time.sleep(every or 60)

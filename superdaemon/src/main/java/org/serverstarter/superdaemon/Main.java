@@ -3,6 +3,7 @@ package org.serverstarter.superdaemon;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
+import java.nio.file.InvalidPathException;
 
 import org.serverstarter.superdaemon.cli.CommandLine;
 import org.serverstarter.superdaemon.cli.Options;
@@ -24,6 +25,9 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        // A thread other than the supervisor's may fail too (the notify socket's reader): one line, never a trace.
+        Thread.setDefaultUncaughtExceptionHandler((thread, e) ->
+                System.err.println("start_server: unexpected error in thread " + thread.getName() + ": " + e));
         System.exit(run(args));
     }
 
@@ -36,31 +40,48 @@ public final class Main {
             return 1;
         }
         try {
-            if (options.help()) {
-                printHelp(System.out);
-                return 0;
-            }
-            if (options.version()) {
-                System.out.println(VERSION);
-                return 0;
-            }
-            if (options.restart()) {
-                return RestartClient.run(options);
-            }
-            if (options.stop()) {
-                return StopClient.run(options);
-            }
-            if (options.daemonize() && options.logFile() == null) {
-                throw Fatal.of("Usage: --log-file option must be specified together with --daemonize");
-            }
-            if (options.program().isEmpty()) {
-                throw Fatal.of("server program not specified");
-            }
-            return Startup.run(options);
+            return runMode(options);
         } catch (Fatal e) {
             System.err.println(e.getMessage());
             return e.exitStatus();
+        } catch (InvalidPathException e) {
+            // A name the JVM cannot encode: non-ASCII under LC_ALL=C, say.
+            System.err.println("invalid file name:" + e.getInput() + ": " + e.getReason()
+                    + " (try a UTF-8 locale, such as LC_ALL=C.UTF-8)");
+            return Fatal.NO_ERRNO;
+        } catch (RuntimeException | Error e) {
+            System.err.println("start_server: unexpected error: " + e);
+            return Fatal.NO_ERRNO;
         }
+    }
+
+    private static int runMode(Options options) {
+        if (options.help()) {
+            printHelp(System.out);
+            return 0;
+        }
+        if (options.version()) {
+            System.out.println(VERSION);
+            return 0;
+        }
+        options.durations().forEach((name, seconds) -> {
+            if (seconds != null && seconds < 0) {
+                throw Fatal.of("invalid --" + name + " value:" + seconds + " (0 or more seconds)");
+            }
+        });
+        if (options.restart()) {
+            return RestartClient.run(options);
+        }
+        if (options.stop()) {
+            return StopClient.run(options);
+        }
+        if (options.daemonize() && options.logFile() == null) {
+            throw Fatal.of("Usage: --log-file option must be specified together with --daemonize");
+        }
+        if (options.program().isEmpty()) {
+            throw Fatal.of("server program not specified");
+        }
+        return Startup.run(options);
     }
 
     private static void printHelp(PrintStream out) {

@@ -20,7 +20,7 @@ public final class CommandLine {
 
     static {
         for (String name : List.of("log-file", "pid-file", "dir", "signal-on-hup", "signal-on-term", "envdir",
-                "status-file", "readiness")) {
+                "status-file", "readiness", "path-mode")) {
             OPTIONS.put(name, Kind.STRING);
         }
         OPTIONS.put("port", Kind.LIST);
@@ -101,6 +101,7 @@ public final class CommandLine {
         return new Options(
                 lists.getOrDefault("port", List.of()),
                 lists.getOrDefault("path", List.of()),
+                values.get("path-mode"),
                 values.get("dir"),
                 integers.get("interval"),
                 values.get("log-file"),

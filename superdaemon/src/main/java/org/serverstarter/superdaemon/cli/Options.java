@@ -1,18 +1,21 @@
 package org.serverstarter.superdaemon.cli;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * start_server's options as given on the command line, before any default is applied (a {@code null} means "not
  * given", which matters: the environment fills in some of them, see {@code Environment}).
  *
- * <p>The first block are Perl's options. The last six go beyond Perl and are off unless given:
+ * <p>Perl's options, and those that go beyond Perl and are off unless given: {@code --path-mode},
  * {@code --readiness=notify} with {@code --ready-timeout}, {@code --kill-timeout}, {@code --max-backoff},
  * {@code --new-worker-nice}, and {@code --timeout} for the client modes.
  */
 public record Options(
         List<String> ports,
         List<String> paths,
+        String pathMode,
         String dir,
         Long interval,
         String logFile,
@@ -42,5 +45,18 @@ public record Options(
         ports = List.copyOf(ports);
         paths = List.copyOf(paths);
         program = List.copyOf(program);
+    }
+
+    /** The options that are a number of seconds, by name, as given (null when absent). */
+    public Map<String, Long> durations() {
+        Map<String, Long> durations = new LinkedHashMap<>();
+        durations.put("interval", interval);
+        durations.put("auto-restart-interval", autoRestartInterval);
+        durations.put("kill-old-delay", killOldDelay);
+        durations.put("ready-timeout", readyTimeout);
+        durations.put("kill-timeout", killTimeout);
+        durations.put("max-backoff", maxBackoff);
+        durations.put("timeout", timeout);
+        return durations;
     }
 }

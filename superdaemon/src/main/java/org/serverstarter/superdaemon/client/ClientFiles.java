@@ -1,17 +1,29 @@
 package org.serverstarter.superdaemon.client;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import org.serverstarter.superdaemon.cli.Seconds;
+import org.serverstarter.superdaemon.posix.ErrnoException;
+import org.serverstarter.superdaemon.posix.Posix;
 
 import org.serverstarter.superdaemon.server.Fatal;
 import org.serverstarter.superdaemon.server.PidFile;
 
-/** What both client modes share: reading the pid file, and waiting with an optional {@code --timeout}. */
+/**
+ * What both client modes share: finding the running start_server through its pid file, and waiting with an optional
+ * {@code --timeout}.
+ */
 final class ClientFiles {
     private static final long POLL_MILLIS = 100;
     private static final int ETIMEDOUT = 110;
+    private static final int ESRCH = 3;
+
     private ClientFiles() {
     }
 
@@ -28,8 +40,7 @@ final class ClientFiles {
 
     /** The {@code System.nanoTime()} at which to give up; practically never without a timeout. */
     static long deadline(Long timeoutSeconds) {
-        long seconds = timeoutSeconds == null ? 100L * 365 * 24 * 3600 : Math.max(0, timeoutSeconds);
-        return System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        return System.nanoTime() + Seconds.toNanos(timeoutSeconds == null ? Seconds.MAX : timeoutSeconds);
     }
 
     static Fatal timedOut(Long timeoutSeconds, String what) {
@@ -45,10 +56,50 @@ final class ClientFiles {
         }
     }
 
-    static long parsePid(String pid, String path) {
-        if (!pid.matches("\\d+") || pid.length() > 9) {
-            throw Fatal.of("invalid pid in " + path + ":" + pid);
+    /**
+     * The pid of the start_server that runs from {@code path}, checked before anything is signalled: a process must
+     * hold the file's lock (ours and Perl's do while they run), the pid must be above 1 (0 and 1 would signal a
+     * whole process group or init), and, where /proc lets us look, that process must have the file open. A stale or
+     * rewritten file thus never sends {@code signal} to an unrelated process. {@code lockFd} is the caller's own
+     * descriptor of the file.
+     */
+    static long runningPid(String path, int lockFd, String signal) throws ErrnoException {
+        String text = readPid(path);
+        String stale = "failed to send SIG" + signal + " to the server process:No such process (stale pid file " + path
+                + ": ";
+        if (Posix.tryLockExclusive(lockFd)) {
+            throw new Fatal(stale + "no start_server holds its lock)", ESRCH);
         }
-        return Long.parseLong(pid);
+        if (!text.matches("\\d{1,9}")) {
+            throw Fatal.of("invalid pid in " + path + ":" + text);
+        }
+        long pid = Long.parseLong(text);
+        if (pid <= 1) {
+            throw Fatal.of("invalid pid in " + path + ":" + text + " (start_server is never pid 0 or 1 here)");
+        }
+        if (holdsOpen(pid, Posix.status(lockFd)) == Boolean.FALSE) {
+            throw new Fatal(stale + "process " + pid + " does not hold it open)", ESRCH);
+        }
+        return pid;
+    }
+
+    /** Whether {@code pid} has the file open; null when /proc does not let us see (another user's process). */
+    private static Boolean holdsOpen(long pid, Posix.FileStatus file) {
+        try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
+            return fds.anyMatch(fd -> isFile(fd, file));
+        } catch (NoSuchFileException e) {
+            return false;
+        } catch (IOException | UncheckedIOException e) {
+            return null;
+        }
+    }
+
+    private static boolean isFile(Path fd, Posix.FileStatus file) {
+        try {
+            var attributes = Files.readAttributes(fd, "unix:ino,dev");
+            return attributes.get("ino").equals(file.inode()) && attributes.get("dev").equals(file.device());
+        } catch (IOException e) {
+            return false;
+        }
     }
 }

@@ -1,6 +1,8 @@
 package org.serverstarter.superdaemon.client;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -23,6 +25,7 @@ import org.serverstarter.superdaemon.server.Fatal;
  */
 public final class RestartClient {
     private static final Pattern GENERATION = Pattern.compile("^(\\d+):");
+    private static final int MAX_BYTES = 1 << 20;
 
     private RestartClient() {
     }
@@ -31,19 +34,27 @@ public final class RestartClient {
         if (options.pidFile() == null || options.statusFile() == null) {
             throw Fatal.of("--restart option requires --pid-file and --status-file to be set as well");
         }
-        String pid = ClientFiles.readPid(options.pidFile());
+        int fd;
+        try {
+            fd = Posix.openReadOnly(options.pidFile());
+        } catch (ErrnoException e) {
+            throw Fatal.of("failed to open file:" + options.pidFile() + ":", e);
+        }
         Path status = Path.of(options.statusFile());
-        TreeSet<Long> before = generations(status);
-        if (before.isEmpty()) {
-            throw Fatal.of("no active process found in the status file");
+        TreeSet<Long> before;
+        try {
+            before = generations(status);
+            if (before.isEmpty()) {
+                throw Fatal.of("no active process found in the status file");
+            }
+            Posix.kill(ClientFiles.runningPid(options.pidFile(), fd, "HUP"), Signals.HUP);
+        } catch (ErrnoException e) {
+            throw Fatal.of("failed to send SIGHUP to the server process:", e);
+        } finally {
+            Posix.close(fd);
         }
         long target = before.last() + 1;
         long deadline = ClientFiles.deadline(options.timeout());
-        try {
-            Posix.kill(ClientFiles.parsePid(pid, options.pidFile()), Signals.HUP);
-        } catch (ErrnoException e) {
-            throw Fatal.of("failed to send SIGHUP to the server process:", e);
-        }
         while (true) {
             TreeSet<Long> now = generations(status);
             if (now.size() == 1 && now.first() >= target) {
@@ -60,8 +71,9 @@ public final class RestartClient {
     private static TreeSet<Long> generations(Path status) {
         TreeSet<Long> generations = new TreeSet<>();
         List<String> lines;
-        try {
-            lines = Files.readAllLines(status);
+        try (InputStream in = Files.newInputStream(status)) {
+            // A status file lists a few workers; a huge one is not ours and is read no further than this.
+            lines = new String(in.readNBytes(MAX_BYTES), StandardCharsets.US_ASCII).lines().toList();
         } catch (NoSuchFileException e) {
             throw new Fatal("failed to open file:" + status + ":No such file or directory", 2);
         } catch (IOException e) {
@@ -70,6 +82,9 @@ public final class RestartClient {
         for (String line : lines) {
             Matcher m = GENERATION.matcher(line);
             if (m.find()) {
+                if (m.group(1).length() > 18) {
+                    throw Fatal.of("invalid generation in " + status + ":" + line);
+                }
                 generations.add(Long.parseLong(m.group(1)));
             }
         }

@@ -11,12 +11,10 @@ import org.serverstarter.superdaemon.server.Fatal;
  * lock, which the superdaemon gives up only after its last worker has exited; with {@code --timeout=SECONDS} for
  * that long at most (exit 110, ETIMEDOUT).
  *
- * <p>Unlike Perl, a pid file whose lock nobody holds is reported as stale and nothing is signalled: the pid in it
- * may by now belong to an unrelated process.
+ * <p>Unlike Perl, nothing is signalled unless a running start_server is behind the pid file
+ * ({@link ClientFiles#runningPid}): the pid in a stale file may by now belong to an unrelated process.
  */
 public final class StopClient {
-    private static final int ESRCH = 3;
-
     private StopClient() {
     }
 
@@ -27,20 +25,16 @@ public final class StopClient {
         String path = options.pidFile();
         int fd;
         try {
-            fd = Posix.openReadWrite(path, false);
+            fd = Posix.openReadOnly(path);
         } catch (ErrnoException e) {
             throw Fatal.of("failed to open file:" + path + ":", e);
         }
         try {
-            String pid = ClientFiles.readPid(path);
-            System.err.println("stop_server (pid:" + ProcessHandle.current().pid() + ") stopping now (pid:" + pid
-                    + ")...");
-            if (Posix.tryLockExclusive(fd)) {
-                throw new Fatal("failed to send SIGTERM to the server process:No such process (stale pid file "
-                        + path + ": no start_server holds its lock)", ESRCH);
-            }
+            System.err.println("stop_server (pid:" + ProcessHandle.current().pid() + ") stopping now (pid:"
+                    + ClientFiles.readPid(path) + ")...");
+            long pid = ClientFiles.runningPid(path, fd, "TERM");
             try {
-                Posix.kill(ClientFiles.parsePid(pid, path), Signals.TERM);
+                Posix.kill(pid, Signals.TERM);
             } catch (ErrnoException e) {
                 throw Fatal.of("failed to send SIGTERM to the server process:", e);
             }

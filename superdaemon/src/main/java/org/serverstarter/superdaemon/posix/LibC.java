@@ -27,6 +27,22 @@ public interface LibC {
 
     int close(int fd);
 
+    long read(int fd, @Out byte[] buffer, long length);
+
+    long write(int fd, @In byte[] buffer, long length);
+
+    long pwrite(int fd, @In byte[] buffer, long length, long offset);
+
+    int ftruncate(int fd, long length);
+
+    int fcntl(int fd, int command, int argument);
+
+    int chmod(String path, int mode);
+
+    int connect(int fd, @In byte[] address, int length);
+
+    int geteuid();
+
     int dup2(int fd, int target);
 
     int pipe2(@Out int[] fds, int flags);
@@ -62,6 +78,8 @@ public interface LibC {
     int posix_spawnattr_destroy(Pointer attributes);
 
     int posix_spawnattr_setflags(Pointer attributes, short flags);
+
+    int posix_spawnattr_setpgroup(Pointer attributes, int pgroup);
 
     int posix_spawnattr_setsigmask(Pointer attributes, Pointer mask);
 

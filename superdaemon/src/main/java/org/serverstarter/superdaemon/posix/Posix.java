@@ -1,10 +1,14 @@
 package org.serverstarter.superdaemon.posix;
 
+import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -51,13 +55,24 @@ public final class Posix {
     private static final int O_RDWR = 2;
     private static final int O_CREAT = 0x40;
     private static final int O_APPEND = 0x400;
+    private static final int O_NONBLOCK = 0x800;
+    private static final int O_PATH = 0x200000;
+    /** The one open flag used here whose value differs between x86_64 and aarch64. */
+    private static final int O_NOFOLLOW = "aarch64".equals(System.getProperty("os.arch")) ? 0x8000 : 0x20000;
+    private static final int SOCK_NONBLOCK = 0x800;
+    private static final int F_DUPFD_CLOEXEC = 1030;
+    private static final int EAGAIN = 11;
+    private static final int ECONNREFUSED = 111;
+    private static final int ENOENT = 2;
+    private static final int EBADF = 9;
     private static final int LOCK_EX = 2;
     private static final int LOCK_NB = 4;
     private static final int WNOHANG = 1;
     private static final int EINTR = 4;
-    private static final int EWOULDBLOCK = 11;
+    private static final int EWOULDBLOCK = EAGAIN;
     private static final long SIG_DFL = 0;
     private static final long SIG_IGN = 1;
+    private static final short POSIX_SPAWN_SETPGROUP = 0x02;
     private static final short POSIX_SPAWN_SETSIGDEF = 0x04;
     private static final short POSIX_SPAWN_SETSIGMASK = 0x08;
     private static final short POSIX_SPAWN_SETSID = 0x80;
@@ -188,16 +203,7 @@ public final class Posix {
 
     /** Sends one datagram to a unix socket path, or to an abstract name given as {@code @name}. */
     public static void send(int fd, String socket, String text) throws ErrnoException {
-        byte[] name = socket.getBytes(StandardCharsets.UTF_8);
-        byte[] address;
-        if (socket.startsWith("@")) {
-            address = new byte[2 + name.length]; // the '@' becomes the leading NUL of an abstract name
-            System.arraycopy(name, 1, address, 3, name.length - 1);
-        } else {
-            address = new byte[110];
-            System.arraycopy(name, 0, address, 2, Math.min(name.length, 107));
-        }
-        address[0] = (byte) AF_UNIX;
+        byte[] address = unixAddress(socket);
         byte[] payload = text.getBytes(StandardCharsets.UTF_8);
         if (c().sendto(fd, payload, payload.length, 0, address, address.length) < 0) {
             throw lastError();
@@ -216,11 +222,11 @@ public final class Posix {
         int port = (address[2] & 0xff) << 8 | (address[3] & 0xff);
         try {
             if (family == AF_INET) {
-                return InetAddress.getByAddress(java.util.Arrays.copyOfRange(address, 4, 8)).getHostAddress() + ":"
+                return InetAddress.getByAddress(Arrays.copyOfRange(address, 4, 8)).getHostAddress() + ":"
                         + port;
             }
             if (family == AF_INET6) {
-                String host = InetAddress.getByAddress(java.util.Arrays.copyOfRange(address, 8, 24)).getHostAddress();
+                String host = InetAddress.getByAddress(Arrays.copyOfRange(address, 8, 24)).getHostAddress();
                 return "[" + host.replaceAll("%.*$", "") + "]:" + port;
             }
         } catch (java.net.UnknownHostException impossible) {
@@ -241,16 +247,56 @@ public final class Posix {
         check(c().bind(fd, sockaddr, sockaddr.length));
     }
 
-    /** Binds a unix socket; the path must fit {@code sun_path} (107 bytes and a NUL). */
+    /** Binds a unix socket to a path that fits {@code sun_path} (107 bytes and a NUL), or to an {@code @name}. */
     public static void bind(int fd, String path) throws ErrnoException {
+        byte[] sockaddr = unixAddress(path);
+        check(c().bind(fd, sockaddr, sockaddr.length));
+    }
+
+    /**
+     * Whether something listens on the unix socket at {@code path}, even with a full backlog. False only when the
+     * kernel refuses the connection (the file is left over from a process that is gone) or the path has vanished.
+     */
+    public static boolean unixSocketAccepts(String path) throws ErrnoException {
+        byte[] sockaddr = unixAddress(path);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK);
+        try {
+            if (c().connect(fd, sockaddr, sockaddr.length) == 0) {
+                return true;
+            }
+            ErrnoException e = lastError();
+            if (e.errno() == EAGAIN) {
+                return true;
+            }
+            if (e.errno() == ECONNREFUSED || e.errno() == ENOENT) {
+                return false;
+            }
+            throw e;
+        } finally {
+            close(fd);
+        }
+    }
+
+    /**
+     * A {@code sockaddr_un} for a path (at most 107 bytes and a NUL), or for a name in Linux's abstract namespace
+     * written {@code @name}, whose length is the address's length (the '@' becomes the leading NUL).
+     */
+    private static byte[] unixAddress(String path) throws ErrnoException {
         byte[] name = path.getBytes(StandardCharsets.UTF_8);
         if (name.length > 107) {
             throw new ErrnoException(36, strerror(36)); // ENAMETOOLONG, as the kernel would say
         }
+        // sa_family_t is little-endian on the supported platforms
+        if (path.startsWith("@")) {
+            byte[] sockaddr = new byte[2 + name.length]; // family, the NUL, the name without its '@'
+            sockaddr[0] = (byte) AF_UNIX;
+            System.arraycopy(name, 1, sockaddr, 3, name.length - 1);
+            return sockaddr;
+        }
         byte[] sockaddr = new byte[110];
-        sockaddr[0] = (byte) AF_UNIX; // sa_family_t is little-endian on the supported platforms
+        sockaddr[0] = (byte) AF_UNIX;
         System.arraycopy(name, 0, sockaddr, 2, name.length);
-        check(c().bind(fd, sockaddr, sockaddr.length));
+        return sockaddr;
     }
 
     public static void listen(int fd, int backlog) throws ErrnoException {
@@ -286,9 +332,112 @@ public final class Posix {
         return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC);
     }
 
-    /** Opens a file for reading and writing, without truncating it, close-on-exec; for {@code flock}. */
+    /** Opens a file for reading, close-on-exec; enough for {@code flock}. */
+    public static int openReadOnly(String path) throws ErrnoException {
+        return open(path, O_RDONLY | O_CLOEXEC);
+    }
+
+    /** Opens a file for reading and writing, without truncating it, close-on-exec. */
     public static int openReadWrite(String path, boolean create) throws ErrnoException {
         return open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0));
+    }
+
+    /**
+     * Opens a file for reading and writing, creating it if missing, but never through a symbolic link (ELOOP) and
+     * without blocking on a FIFO; the caller checks with {@link #status} what it got.
+     */
+    public static int openNoFollow(String path) throws ErrnoException {
+        return open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    }
+
+    /** An {@code O_PATH} handle on whatever is at {@code path} (a socket file too), not following a link. */
+    public static int openPathNoFollow(String path) throws ErrnoException {
+        return open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    }
+
+    /** Replaces a file's content through its descriptor, whatever the descriptor's offset. */
+    public static void replaceContent(int fd, byte[] content) throws ErrnoException {
+        check(c().ftruncate(fd, 0));
+        for (int done = 0; done < content.length; ) {
+            byte[] rest = Arrays.copyOfRange(content, done, content.length);
+            long n = c().pwrite(fd, rest, rest.length, done);
+            if (n < 0) {
+                ErrnoException e = lastError();
+                if (e.errno() != EINTR) {
+                    throw e;
+                }
+            } else {
+                done += (int) n;
+            }
+        }
+    }
+
+    /** Reads what is there, up to {@code buffer.length} bytes: the count, 0 at end of file, -1 on an error. */
+    public static long read(int fd, byte[] buffer) {
+        while (true) {
+            long n = c().read(fd, buffer, buffer.length);
+            if (n >= 0 || LastError.getLastError(Lib.RUNTIME) != EINTR) {
+                return n;
+            }
+        }
+    }
+
+    /** Writes all of {@code bytes}, or as much as the descriptor takes; errors are ignored (a last-resort log). */
+    public static void writeQuietly(int fd, byte[] bytes) {
+        for (int done = 0; done < bytes.length; ) {
+            byte[] rest = Arrays.copyOfRange(bytes, done, bytes.length);
+            long n = c().write(fd, rest, rest.length);
+            if (n <= 0 && LastError.getLastError(Lib.RUNTIME) != EINTR) {
+                return;
+            }
+            done += (int) Math.max(0, n);
+        }
+    }
+
+    /** A close-on-exec copy of {@code fd}, numbered 3 or above. */
+    public static int duplicate(int fd) throws ErrnoException {
+        int copy = c().fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (copy < 0) {
+            throw lastError();
+        }
+        return copy;
+    }
+
+    /** Changes the mode of what an {@link #openPathNoFollow} handle refers to, through {@code /proc/self/fd}. */
+    public static void chmod(int pathFd, int mode) throws ErrnoException {
+        check(c().chmod("/proc/self/fd/" + pathFd, mode));
+    }
+
+    public static int effectiveUid() {
+        return c().geteuid();
+    }
+
+    /** What {@code fstat} says of an open descriptor's file. */
+    public record FileStatus(int mode, int uid, int links, long inode, long device) {
+        private static final int S_IFMT = 0170000;
+
+        public boolean isRegularFile() {
+            return (mode & S_IFMT) == 0100000;
+        }
+
+        public boolean isSocket() {
+            return (mode & S_IFMT) == 0140000;
+        }
+    }
+
+    /**
+     * {@code fstat}, read through {@code /proc/self/fd}, which names the open file itself whatever has happened to
+     * its path since; this keeps {@code struct stat}'s per-architecture layout out of the binding.
+     */
+    public static FileStatus status(int fd) throws ErrnoException {
+        try {
+            var attributes = Files.readAttributes(Path.of("/proc/self/fd/" + fd),
+                    "unix:mode,uid,nlink,ino,dev");
+            return new FileStatus((Integer) attributes.get("mode"), (Integer) attributes.get("uid"),
+                    (Integer) attributes.get("nlink"), (Long) attributes.get("ino"), (Long) attributes.get("dev"));
+        } catch (IOException e) {
+            throw error(EBADF);
+        }
     }
 
     private static int open(String path, int flags) throws ErrnoException {
@@ -370,8 +519,13 @@ public final class Posix {
                 // workers have it.
                 defaults.putLong(0, ~(1L << (Signals.PIPE - 1)));
                 short flags = (short) (POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
-                        | (request.newSession() ? POSIX_SPAWN_SETSID : 0));
+                        | switch (request.grouping()) {
+                            case INHERIT -> 0;
+                            case OWN_GROUP -> POSIX_SPAWN_SETPGROUP;
+                            case OWN_SESSION -> POSIX_SPAWN_SETSID;
+                        });
                 checkResult(c.posix_spawnattr_setflags(attributes, flags));
+                checkResult(c.posix_spawnattr_setpgroup(attributes, 0));
                 checkResult(c.posix_spawnattr_setsigmask(attributes, emptyMask));
                 checkResult(c.posix_spawnattr_setsigdefault(attributes, defaults));
                 int[] pid = new int[1];
@@ -386,20 +540,37 @@ public final class Posix {
         }
     }
 
+    /** One {@code posix_spawn} file action; {@code target} only for DUP2. */
+    record FileAction(Kind kind, int fd, int target) {
+        enum Kind { DUP2, CLOSE, CLOSE_FROM }
+    }
+
+    private static void addFdActions(LibC c, Pointer actions, List<SpawnRequest.Placement> placements)
+            throws ErrnoException {
+        for (FileAction action : fileActions(placements, openDescriptors())) {
+            checkResult(switch (action.kind()) {
+                case DUP2 -> c.posix_spawn_file_actions_adddup2(actions, action.fd(), action.target());
+                case CLOSE -> c.posix_spawn_file_actions_addclose(actions, action.fd());
+                case CLOSE_FROM -> c.posix_spawn_file_actions_addclosefrom_np(actions, action.fd());
+            });
+        }
+    }
+
     /**
      * Places every source fd at its target number. Two passes through scratch numbers above everything involved,
      * because a source may sit on another placement's target. Every other fd from 3 up is closed: the JDK opens
-     * its jars and sockets without close-on-exec.
+     * its jars and sockets without close-on-exec. Below the highest target only the descriptors that are open
+     * ({@code openFds}) need a close, so a socket placed at fd 20000 costs a few actions, not 20000.
      */
-    private static void addFdActions(LibC c, Pointer actions, List<SpawnRequest.Placement> placements)
-            throws ErrnoException {
+    static List<FileAction> fileActions(List<SpawnRequest.Placement> placements, List<Integer> openFds) {
+        List<FileAction> actions = new ArrayList<>();
         int highest = 2;
         for (SpawnRequest.Placement p : placements) {
             highest = Math.max(highest, Math.max(p.source(), p.target()));
         }
         int scratch = highest + 1;
         for (int i = 0; i < placements.size(); i++) {
-            checkResult(c.posix_spawn_file_actions_adddup2(actions, placements.get(i).source(), scratch + i));
+            actions.add(new FileAction(FileAction.Kind.DUP2, placements.get(i).source(), scratch + i));
         }
         Set<Integer> targets = new HashSet<>();
         int highestTarget = 2;
@@ -407,16 +578,28 @@ public final class Posix {
             int target = placements.get(i).target();
             targets.add(target);
             highestTarget = Math.max(highestTarget, target);
-            checkResult(c.posix_spawn_file_actions_adddup2(actions, scratch + i, target));
+            actions.add(new FileAction(FileAction.Kind.DUP2, scratch + i, target));
         }
-        for (int fd = 3; fd < highestTarget; fd++) {
-            if (!targets.contains(fd)) {
-                // Opening first makes the close valid whether or not the fd was open.
-                checkResult(c.posix_spawn_file_actions_addopen(actions, fd, "/dev/null", O_RDONLY, 0));
-                checkResult(c.posix_spawn_file_actions_addclose(actions, fd));
+        for (int fd : openFds) {
+            if (fd > 2 && fd < highestTarget && !targets.contains(fd)) {
+                actions.add(new FileAction(FileAction.Kind.CLOSE, fd, 0));
             }
         }
-        checkResult(c.posix_spawn_file_actions_addclosefrom_np(actions, highestTarget + 1));
+        actions.add(new FileAction(FileAction.Kind.CLOSE_FROM, highestTarget + 1, 0));
+        return actions;
+    }
+
+    /**
+     * This process's open descriptors. A descriptor that another thread opens between the listing and the spawn
+     * escapes only if it is not close-on-exec and lands in a gap below a requested {@code =FD}; start_server's other
+     * threads open nothing but short reads of /proc.
+     */
+    private static List<Integer> openDescriptors() throws ErrnoException {
+        try (var entries = Files.list(Path.of("/proc/self/fd"))) {
+            return entries.map(e -> Integer.parseInt(e.getFileName().toString())).toList();
+        } catch (IOException e) {
+            throw error(EBADF);
+        }
     }
 
     private static String[] nullTerminated(List<String> strings) {

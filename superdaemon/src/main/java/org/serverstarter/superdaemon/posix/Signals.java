@@ -30,14 +30,22 @@ public final class Signals {
 
     /**
      * Perl's normalisation of a signal option: upper case, without a leading {@code SIG}. Returns the default for
-     * an empty or absent value, as Perl's {@code ||=} does.
+     * an absent value, an empty one or {@code 0}, as Perl's {@code ||=} does.
      */
     public static String normalise(String name, String fallback) {
-        if (name == null || name.isEmpty()) {
+        if (name == null || name.isEmpty() || name.equals("0")) {
             return fallback;
         }
         String upper = name.toUpperCase(Locale.ROOT);
         return upper.startsWith("SIG") ? upper.substring(3) : upper;
+    }
+
+    /**
+     * Whether a signal cannot end a worker: 0 sends nothing, and STOP, TSTP, TTIN and TTOU only suspend it, so a
+     * restart or shutdown would wait for ever.
+     */
+    public static boolean cannotEndAWorker(int number) {
+        return number == 0 || number >= 19 && number <= 22;
     }
 
     /** The number of a normalised name, or of a decimal number in the valid range. */

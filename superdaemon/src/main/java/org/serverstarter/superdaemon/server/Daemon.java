@@ -11,22 +11,31 @@ import org.serverstarter.superdaemon.posix.SpawnRequest;
 import org.serverstarter.superdaemon.posix.SpawnRequest.Placement;
 
 /**
- * {@code --daemonize} for a JVM, which cannot {@code fork}: the foreground process binds the sockets and opens the
- * log (so that errors still reach the terminal with their exit status, as in Perl), then starts the same command
- * line again in a new session, handing over the sockets at the same fd numbers, the log as stdout and stderr and
- * {@code /dev/null} as stdin, and exits 0. The daemon finds the sockets through {@link #FDS_VARIABLE}, which it
- * removes from the environment its workers get.
+ * {@code --daemonize} for a JVM, which cannot {@code fork}: the foreground process takes the pid file's lock, binds
+ * the sockets and opens a log file (so that errors still reach the terminal with their exit status, as in Perl),
+ * then starts the same command line again in a new session, handing over the sockets at the same fd numbers, the
+ * locked pid file, the log file as stdout and stderr and {@code /dev/null} as stdin, and exits 0. A {@code | command}
+ * log is started by the daemon itself, in its own session, so that closing the terminal cannot take it down. The
+ * daemon finds what it inherited through {@link #FDS_VARIABLE}, which it removes from the environment its workers
+ * get.
  *
  * <p>Unlike Perl's fork-setsid-fork, the daemon is the leader of its session; it never opens a terminal, so it
  * cannot acquire one.
  */
 final class Daemon {
     static final String FDS_VARIABLE = "SERVER_STARTER_JVM_DAEMON_FDS";
+    private static final String PID_FILE = ";pid-file=";
+    private static final int MAX_FD = 1 << 20;
+
+    /** What the daemon inherited: the sockets' fds in command-line order, and the pid file's fd or -1. */
+    record Handoff(List<Integer> sockets, int pidFile) {
+    }
 
     private Daemon() {
     }
 
-    static void launch(List<Integer> socketFds, int logFd) {
+    /** Starts the daemon; returns its pid. {@code logFd} and {@code pidFileFd} may be -1. */
+    static long launch(List<Integer> socketFds, int logFd, int pidFileFd) {
         ProcessHandle.Info self = ProcessHandle.current().info();
         String java = self.command().orElseThrow(() -> Fatal.of("fork failed:cannot find this JVM's command"));
         List<String> argv = new ArrayList<>();
@@ -46,15 +55,21 @@ final class Daemon {
             throw Fatal.of("reopen failed: ", e);
         }
         placements.add(new Placement(devNull, 0));
-        placements.add(new Placement(logFd, 1));
-        placements.add(new Placement(logFd, 2));
+        placements.add(new Placement(logFd >= 0 ? logFd : devNull, 1));
+        placements.add(new Placement(logFd >= 0 ? logFd : devNull, 2));
         for (int fd : socketFds) {
             placements.add(new Placement(fd, fd));
             fds.add(Integer.toString(fd));
         }
-        environment.add(FDS_VARIABLE + "=" + fds);
+        String handoff = fds.toString();
+        if (pidFileFd >= 0) {
+            placements.add(new Placement(pidFileFd, pidFileFd));
+            handoff += PID_FILE + pidFileFd;
+        }
+        environment.add(FDS_VARIABLE + "=" + handoff);
         try {
-            Posix.spawn(new SpawnRequest(java, argv, environment, null, placements, true));
+            return Posix.spawn(new SpawnRequest(java, argv, environment, null, placements,
+                    SpawnRequest.Grouping.OWN_SESSION));
         } catch (ErrnoException e) {
             throw Fatal.of("fork failed:", e);
         } finally {
@@ -62,14 +77,28 @@ final class Daemon {
         }
     }
 
-    /** The socket fds a daemon inherited, in command-line order. */
-    static List<Integer> inheritedFds(String value) {
+    /** Parses {@link #FDS_VARIABLE}: {@code FD,FD,...[;pid-file=FD]}; anything else is one clear error. */
+    static Handoff parse(String value) {
+        String sockets = value;
+        int pidFile = -1;
+        int at = value.indexOf(PID_FILE);
+        if (at >= 0) {
+            sockets = value.substring(0, at);
+            pidFile = fd(value.substring(at + PID_FILE.length()), value);
+        }
         List<Integer> fds = new ArrayList<>();
-        for (String fd : value.split(",")) {
-            if (!fd.isEmpty()) {
-                fds.add(Integer.parseInt(fd));
+        for (String fd : sockets.split(",", -1)) {
+            if (!sockets.isEmpty()) {
+                fds.add(fd(fd, value));
             }
         }
-        return fds;
+        return new Handoff(fds, pidFile);
+    }
+
+    private static int fd(String text, String value) {
+        if (!text.matches("\\d{1,7}") || Integer.parseInt(text) > MAX_FD) {
+            throw Fatal.of("invalid " + FDS_VARIABLE + " value:" + value);
+        }
+        return Integer.parseInt(text);
     }
 }

@@ -23,6 +23,7 @@ final class Environment {
     private static final Pattern LEADING_INTEGER = Pattern.compile("^\\s*([-+]?\\d+)");
 
     private final Map<String, String> base;
+    private final Envdir envdirFiles = new Envdir();
     private Map<String, String> envdir = Map.of();
     /** Set for every worker over everything else; a null value removes the variable. */
     private final Map<String, String> workerOverrides = new TreeMap<>();
@@ -47,7 +48,7 @@ final class Environment {
     /** Reads the envdir named by the current {@code ENVDIR} again. */
     void reloadEnvdir() {
         envdir = Map.of();
-        envdir = Envdir.load(get("ENVDIR"));
+        envdir = envdirFiles.load(get("ENVDIR"));
     }
 
     String get(String name) {

@@ -3,6 +3,7 @@ package org.serverstarter.superdaemon.server;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 
@@ -24,7 +25,7 @@ final class Errors {
         if (e instanceof NotDirectoryException) {
             return new Fatal(prefix + "Not a directory", 20);
         }
-        String reason = e.getMessage();
+        String reason = e instanceof FileSystemException f && f.getReason() != null ? f.getReason() : e.getMessage();
         if (reason != null && reason.contains("Not a directory")) {
             return new Fatal(prefix + "Not a directory", 20);
         }

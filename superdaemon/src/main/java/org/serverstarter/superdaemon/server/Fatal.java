@@ -8,6 +8,8 @@ import org.serverstarter.superdaemon.posix.ErrnoException;
  */
 public final class Fatal extends RuntimeException {
     private static final long serialVersionUID = 1L;
+    /** Perl's status for a {@code die} without an errno, and ours for every error that has none. */
+    public static final int NO_ERRNO = 255;
 
     private final int exitStatus;
 
@@ -18,12 +20,12 @@ public final class Fatal extends RuntimeException {
 
     /** A message that ends with the OS's reason, exiting with its errno. */
     public static Fatal of(String prefix, ErrnoException e) {
-        return new Fatal(prefix + e.getMessage(), e.errno() == 0 ? 255 : e.errno());
+        return new Fatal(prefix + e.getMessage(), e.errno() == 0 ? NO_ERRNO : e.errno());
     }
 
     /** An error with no errno behind it; Perl exits 255 for those. */
     public static Fatal of(String message) {
-        return new Fatal(message, 255);
+        return new Fatal(message, NO_ERRNO);
     }
 
     public int exitStatus() {

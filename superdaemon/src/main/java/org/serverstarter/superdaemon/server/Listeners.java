@@ -30,6 +30,8 @@ import org.serverstarter.superdaemon.posix.SpawnRequest.Placement;
 final class Listeners {
     private static final int S_IFMT = 0170000;
     private static final int S_IFSOCK = 0140000;
+    private static final int EEXIST = 17;
+    private static final int EADDRINUSE = 98;
 
     private record Listener(String envKey, int fd, int workerFd) {
     }
@@ -39,7 +41,7 @@ final class Listeners {
     private Listeners() {
     }
 
-    static Listeners bind(List<PortSpec> ports, List<String> paths, int backlog, boolean logFile,
+    static Listeners bind(List<PortSpec> ports, List<String> paths, int pathMode, int backlog, boolean logFile,
                           Cleanup cleanup) {
         List<Integer> workerFds = workerFds(ports, paths.size(), logFile);
         List<InetAddress> addresses = new ArrayList<>();
@@ -58,7 +60,7 @@ final class Listeners {
         }
         for (int i = 0; i < paths.size(); i++) {
             String path = paths.get(i);
-            int fd = bindUnix(path, backlog, cleanup);
+            int fd = bindUnix(path, pathMode, backlog, cleanup);
             result.listeners.add(new Listener(path, fd, workerFds.get(ports.size() + i)));
         }
         return result;
@@ -148,12 +150,26 @@ final class Listeners {
         return fd;
     }
 
-    private static int bindUnix(String path, int backlog, Cleanup cleanup) {
+    /**
+     * Binds and listens on a unix socket. A socket file already at the path is replaced only when nothing accepts on
+     * it: a running server (another start_server, or the orphaned workers of a killed one) keeps its socket. The mode
+     * is set before {@code listen}, so nobody connects through a wider mode in between; the process-wide umask is
+     * never touched, other threads may be creating files.
+     */
+    private static int bindUnix(String path, int mode, int backlog, Cleanup cleanup) {
         Path file = Path.of(path);
         if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
             if (!isSocket(file)) {
                 // Perl deletes whatever is there without a word; a regular file is not ours to delete.
                 throw new Fatal("failed to listen to file " + path + ":File exists (and is not a socket)", 17);
+            }
+            try {
+                if (Posix.unixSocketAccepts(path)) {
+                    throw new Fatal("failed to listen to file " + path
+                            + ":Address already in use (a process accepts connections on it)", EADDRINUSE);
+                }
+            } catch (ErrnoException e) {
+                throw Fatal.of("failed to check existing socket file " + path + ":", e);
             }
             System.err.println("removing existing socket file:" + path);
             try {
@@ -169,21 +185,32 @@ final class Listeners {
             throw Fatal.of("failed to create socket:", e);
         }
         cleanup.add(() -> Posix.close(fd));
-        int saved = Posix.umask(0);
         try {
             Posix.bind(fd, path);
         } catch (ErrnoException e) {
             throw Fatal.of("failed to listen to file " + path + ":", e);
-        } finally {
-            Posix.umask(saved);
         }
         removeOnExit(file, cleanup);
         try {
+            setMode(path, mode);
             Posix.listen(fd, backlog);
         } catch (ErrnoException e) {
             throw Fatal.of("failed to listen to file " + path + ":", e);
         }
         return fd;
+    }
+
+    /** chmod of the socket file just bound, through a handle that does not follow a link put there since. */
+    private static void setMode(String path, int mode) throws ErrnoException {
+        int handle = Posix.openPathNoFollow(path);
+        try {
+            if (!Posix.status(handle).isSocket()) {
+                throw new ErrnoException(EEXIST, "File exists (replaced by something that is not a socket)");
+            }
+            Posix.chmod(handle, mode);
+        } finally {
+            Posix.close(handle);
+        }
     }
 
     /** Only our own socket is removed: another start_server may have replaced the file since. */
@@ -275,8 +302,17 @@ final class Listeners {
         return placements;
     }
 
-    /** Whether a socket goes to fd 0, which then is not reopened on /dev/null when daemonizing (Perl #29). */
-    boolean usesStdin() {
-        return listeners.stream().anyMatch(l -> l.workerFd() == 0);
+    /**
+     * The lowest fd from 3 up that no socket takes in the worker, for the lifeline (fd 3 is free in our workers;
+     * Perl's numbering only counts it as taken so that SERVER_STARTER_PORT reads the same under both).
+     */
+    int spareWorkerFd() {
+        Set<Integer> taken = new HashSet<>();
+        listeners.forEach(l -> taken.add(l.workerFd()));
+        int fd = 3;
+        while (taken.contains(fd)) {
+            fd++;
+        }
+        return fd;
     }
 }

@@ -1,10 +1,8 @@
 package org.serverstarter.superdaemon.server;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
@@ -13,8 +11,10 @@ import org.serverstarter.superdaemon.posix.ErrnoException;
 import org.serverstarter.superdaemon.posix.Posix;
 
 /**
- * The receiving end of the sd_notify protocol for {@code --readiness=notify}: a unix datagram socket in a private
- * directory, given to workers as {@code NOTIFY_SOCKET}. A thread of its own waits for datagrams and hands each
+ * The receiving end of the sd_notify protocol for {@code --readiness=notify}: a unix datagram socket with a random
+ * name in Linux's abstract namespace, given to workers as {@code NOTIFY_SOCKET=@name}. It has no file, so nothing is
+ * left behind whatever way start_server ends, and workers that run as another user can reach it. Anyone on the host
+ * could send to it, so nobody's word is taken: a thread of its own waits for datagrams and hands each
  * {@code READY=1} to the supervisor as {@code "READY pid,parent,grandparent,…"}: the sender as the kernel names it
  * (SCM_CREDENTIALS, so nobody can claim another pid) and its ancestors, read at once, so that the supervisor accepts
  * READY=1 from a worker or anything it started, and from nobody else. {@code STATUS=} and {@code STOPPING=1} are
@@ -23,34 +23,27 @@ import org.serverstarter.superdaemon.posix.Posix;
 final class NotifyListener {
     static final String READY_EVENT = "READY ";
 
-    private final Path directory;
-    private final Path socket;
+    private final String name;
     private final int fd;
 
-    private NotifyListener(Path directory, Path socket, int fd) {
-        this.directory = directory;
-        this.socket = socket;
+    private NotifyListener(String name, int fd) {
+        this.name = name;
         this.fd = fd;
     }
 
     static NotifyListener open(Consumer<String> post) {
-        Path directory;
-        try {
-            directory = Files.createTempDirectory("start_server-",
-                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        } catch (IOException e) {
-            throw Errors.fatal("failed to create the notify socket directory:", e);
-        }
-        Path socket = directory.resolve("notify");
+        byte[] random = new byte[12];
+        new SecureRandom().nextBytes(random);
+        String name = "@start_server-" + ProcessHandle.current().pid() + "-" + HexFormat.of().formatHex(random);
         int fd;
         try {
             fd = Posix.socket(Posix.AF_UNIX, Posix.SOCK_DGRAM);
-            Posix.bind(fd, socket.toString());
+            Posix.bind(fd, name);
             Posix.setPassCredentials(fd);
         } catch (ErrnoException e) {
-            throw Fatal.of("failed to create the notify socket " + socket + ":", e);
+            throw Fatal.of("failed to create the notify socket " + name + ":", e);
         }
-        NotifyListener listener = new NotifyListener(directory, socket, fd);
+        NotifyListener listener = new NotifyListener(name, fd);
         Thread reader = new Thread(() -> listener.read(post), "notify-socket");
         reader.setDaemon(true); // blocked in recvmsg until the process exits
         reader.start();
@@ -93,16 +86,8 @@ final class NotifyListener {
         return false;
     }
 
-    String path() {
-        return socket.toString();
-    }
-
-    void remove() {
-        try {
-            Files.deleteIfExists(socket);
-            Files.deleteIfExists(directory);
-        } catch (IOException ignored) {
-            // Exiting anyway.
-        }
+    /** The value of {@code NOTIFY_SOCKET}. */
+    String address() {
+        return name;
     }
 }

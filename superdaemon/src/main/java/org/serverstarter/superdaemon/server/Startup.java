@@ -11,8 +11,11 @@ import java.util.concurrent.LinkedBlockingQueue;
 
 import org.serverstarter.superdaemon.cli.Options;
 import org.serverstarter.superdaemon.cli.PortSpec;
+import org.serverstarter.superdaemon.cli.Seconds;
+import org.serverstarter.superdaemon.posix.ErrnoException;
 import org.serverstarter.superdaemon.posix.Posix;
 import org.serverstarter.superdaemon.posix.Signals;
+import org.serverstarter.superdaemon.posix.SpawnRequest;
 
 import sun.misc.Signal;
 
@@ -25,9 +28,13 @@ public final class Startup {
     private Startup() {
     }
 
+    /** The variable that names the lifeline's fd in every worker. */
+    static final String LIFELINE_VARIABLE = "SERVER_STARTER_LIFELINE";
+
     /** Runs the superdaemon; returns the exit status. */
     public static int run(Options options) {
-        String inheritedFds = System.getenv(Daemon.FDS_VARIABLE);
+        String handoffValue = System.getenv(Daemon.FDS_VARIABLE);
+        Daemon.Handoff handoff = handoffValue == null ? null : Daemon.parse(handoffValue);
         Map<String, String> inherited = new HashMap<>(System.getenv());
         inherited.remove(Daemon.FDS_VARIABLE);
         Environment environment = new Environment(inherited, options);
@@ -49,6 +56,7 @@ public final class Startup {
                 throw Fatal.of(e.getMessage());
             }
         }
+        int pathMode = pathMode(options.pathMode());
         Listeners.workerFds(ports, options.paths().size(), options.logFile() != null);
         if (options.dir() != null && !Files.isDirectory(Path.of(options.dir()))) {
             throw new Fatal("failed to chdir:" + options.dir() + ":"
@@ -78,62 +86,105 @@ public final class Startup {
                 statusFile.checkWritable();
                 cleanup.add(statusFile::removeIfCreated);
             }
-            LogOutput log = options.logFile() == null || inheritedFds != null ? null
-                    : LogOutput.open(options.logFile(), environment.forWorker("", 0));
+            // The lock comes before anything is bound or removed: a second instance must not touch the sockets of
+            // the one that runs, and its errors must reach the terminal, not a log nobody reads.
+            PidFile pidFile = null;
+            if (options.pidFile() != null) {
+                pidFile = handoff != null && handoff.pidFile() >= 0
+                        ? PidFile.adopt(options.pidFile(), handoff.pidFile()) : PidFile.acquire(options.pidFile());
+                cleanup.addLast(pidFile::remove);
+                pidFile.write(ProcessHandle.current().pid());
+            }
+            boolean daemonizing = options.daemonize() && handoff == null;
+            LogOutput log = openLog(options.logFile(), handoff != null, daemonizing, environment);
             Listeners listeners;
-            if (inheritedFds != null) {
-                listeners = Listeners.adopt(ports, options.paths(), Daemon.inheritedFds(inheritedFds),
-                        options.logFile() != null, cleanup);
+            if (handoff != null) {
+                listeners = Listeners.adopt(ports, options.paths(), handoff.sockets(), options.logFile() != null,
+                        cleanup);
             } else if (activated != null) {
                 System.err.println("start_server (pid:" + ProcessHandle.current().pid() + ") starting now...");
                 listeners = Listeners.activated(activated, options.logFile() != null);
             } else {
                 System.err.println("start_server (pid:" + ProcessHandle.current().pid() + ") starting now...");
-                listeners = Listeners.bind(ports, options.paths(), (int) Math.min(backlog, Integer.MAX_VALUE),
-                        options.logFile() != null, cleanup);
+                listeners = Listeners.bind(ports, options.paths(), pathMode,
+                        (int) Math.min(backlog, Integer.MAX_VALUE), options.logFile() != null, cleanup);
             }
-            if (options.daemonize() && inheritedFds == null) {
-                Daemon.launch(listeners.fds(), log.fd());
+            if (daemonizing) {
+                long daemon = Daemon.launch(listeners.fds(), log == null ? -1 : log.fd(),
+                        pidFile == null ? -1 : pidFile.fd());
+                if (pidFile != null) {
+                    pidFile.write(daemon); // the daemon writes it too; --stop may come before it does
+                }
                 cleanup.dismissAll();
                 return 0;
             }
+            // The lifeline: workers inherit the read end, only start_server holds the write end (never written), so
+            // they see end-of-file the moment start_server is gone, even after a kill -9.
+            int[] lifeline;
+            try {
+                lifeline = Posix.pipe();
+            } catch (ErrnoException e) {
+                throw Fatal.of("failed to create the lifeline pipe:", e);
+            }
+            int lifelineFd = listeners.spareWorkerFd();
+            environment.overrideForWorkers(LIFELINE_VARIABLE, Integer.toString(lifelineFd));
+            List<SpawnRequest.Placement> placements = new ArrayList<>(listeners.placements());
+            placements.add(new SpawnRequest.Placement(lifeline[0], lifelineFd));
             Supervisor supervisor = new Supervisor(new Supervisor.Settings(program, options.program(), options.dir(),
-                    options.interval() == null ? 1 : options.interval(), signalOnHup, hupNumber, signalOnTerm,
-                    termNumber, listeners.serverStarterPort(), listeners.placements(),
-                    positive(options.killTimeout()), positive(options.maxBackoff()), readyTimeout, newWorkerNice),
+                    options.interval() == null ? 1 : Seconds.clamp(options.interval()), signalOnHup, hupNumber,
+                    signalOnTerm, termNumber, listeners.serverStarterPort(), placements,
+                    Seconds.clamp(orZero(options.killTimeout())), Seconds.clamp(orZero(options.maxBackoff())),
+                    readyTimeout, newWorkerNice),
                     environment,
                     statusFile, events);
             if (readyTimeout > 0) {
-                NotifyListener notify = NotifyListener.open(events::add);
-                cleanup.add(notify::remove);
-                environment.overrideForWorkers("NOTIFY_SOCKET", notify.path());
+                environment.overrideForWorkers("NOTIFY_SOCKET", NotifyListener.open(events::add).address());
             }
             supervisor.useSystemd(Systemd.notifier(inherited.get("NOTIFY_SOCKET")));
             if (log != null) {
-                log.redirect();
+                if (log.fd() >= 0) {
+                    log.redirect();
+                }
                 supervisor.useLog(log);
-            } else if (options.logFile() != null) {
-                supervisor.useLog(LogOutput.inherited(options.logFile()));
-            }
-            if (options.pidFile() != null) {
-                PidFile pidFile = PidFile.acquire(options.pidFile());
-                cleanup.addLast(pidFile::remove);
             }
             try {
                 supervisor.run();
-            } catch (Fatal e) {
-                // Do not leave orphans behind, as Perl does when its status file cannot be written.
-                for (long pid : supervisor.livePids()) {
-                    try {
-                        Posix.kill(pid, Signals.TERM);
-                    } catch (Exception ignored) {
-                        // Already gone.
-                    }
-                }
+            } catch (RuntimeException | Error e) {
+                // Do not leave workers serving without a superdaemon.
+                supervisor.stopWorkersQuietly();
                 throw e;
             }
         }
         return 0;
+    }
+
+    /**
+     * The log, opened by the process that keeps it: a file by the foreground (a daemon inherits it as its stdout and
+     * stderr), a {@code | command} by the process that supervises (the daemon, when daemonizing).
+     */
+    private static LogOutput openLog(String spec, boolean isDaemon, boolean daemonizing, Environment environment) {
+        if (spec == null) {
+            return null;
+        }
+        boolean command = LogOutput.isCommand(spec);
+        if (isDaemon && !command) {
+            return LogOutput.inherited(spec);
+        }
+        if (daemonizing && command) {
+            return null;
+        }
+        return LogOutput.open(spec, environment.forWorker("", 0));
+    }
+
+    /** {@code --path-mode}: an octal mode for the unix sockets, 0777 (Perl's) when absent. */
+    private static int pathMode(String value) {
+        if (value == null) {
+            return 0777;
+        }
+        if (!value.matches("0?[0-7]{1,3}")) {
+            throw Fatal.of("invalid --path-mode value:" + value + " (an octal mode from 0 to 0777, such as 0660)");
+        }
+        return Integer.parseInt(value, 8);
     }
 
     /** 0 for Perl's judging by {@code --interval}; the READY=1 deadline in seconds for {@code --readiness=notify}. */
@@ -145,7 +196,8 @@ public final class Startup {
         if (!mode.equals("notify")) {
             throw Fatal.of("invalid --readiness value:" + mode + " (interval or notify)");
         }
-        return options.readyTimeout() == null || options.readyTimeout() <= 0 ? 60 : options.readyTimeout();
+        return options.readyTimeout() == null || options.readyTimeout() <= 0 ? 60
+                : Seconds.clamp(options.readyTimeout());
     }
 
     /** 0 (off) or the nice value a new worker's autogroup has while it starts beside others; see {@link Autogroup}. */
@@ -161,13 +213,17 @@ public final class Startup {
         return (int) nice;
     }
 
-    private static long positive(Long value) {
-        return value == null ? 0 : Math.max(0, value);
+    private static long orZero(Long value) {
+        return value == null ? 0 : value;
     }
 
     private static int signalNumber(String option, String name) {
-        return Signals.number(name).orElseThrow(
+        int number = Signals.number(name).orElseThrow(
                 () -> Fatal.of("Unrecognized signal name \"" + name + "\" (" + option + ")"));
+        if (Signals.cannotEndAWorker(number)) {
+            throw Fatal.of("signal " + name + " cannot stop a worker (" + option + ")");
+        }
+        return number;
     }
 
     /**

@@ -5,14 +5,19 @@ import java.nio.file.NoSuchFileException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 
+import org.serverstarter.superdaemon.cli.Seconds;
 import org.serverstarter.superdaemon.posix.ErrnoException;
 import org.serverstarter.superdaemon.posix.Posix;
 import org.serverstarter.superdaemon.posix.Signals;
@@ -23,8 +28,13 @@ import org.serverstarter.superdaemon.posix.SpawnRequest;
  *
  * <p>State: the current worker, the old workers (pid to generation), the time of the last restart, and the queue of
  * signals received. Signal handlers and child exits only put an event on {@link #events}; this class's one thread
- * takes every decision. Each iteration waits for an event, reloads the envdir, handles at most one dead child, then
- * the queued signals (HUP restarts, TERM and INT shut down), then the auto-restart timer.
+ * takes every decision. Each iteration waits for an event, reloads the envdir, handles the current worker's death
+ * (respawning it unless TERM or INT is pending), then the queued signals (HUP restarts, TERM and INT shut down), then
+ * the auto-restart timer. Whatever must not wait for the loop (KILL escalation, reaping old workers, the logger) is
+ * done from every wait, including those inside a restart ({@link #poll}).
+ *
+ * <p>Each worker leads a process group of its own, and every signal goes to the group, so that what a wrapper script
+ * started is stopped with it; a worker that is a single process sees exactly the signals it did before.
  *
  * <p>Where this differs from Perl it is on purpose, see docs/compatibility.md: a signal no longer cuts a new
  * worker's {@code --interval} short (only TERM and INT end the wait, and a dead new worker never counts as started),
@@ -35,6 +45,9 @@ final class Supervisor {
     /** How long a blocking wait lasts at most; a lost SIGCHLD is then noticed by polling. */
     private static final long MAX_WAIT_MILLIS = 1000;
     private static final boolean IS_INIT = ProcessHandle.current().pid() == 1;
+    /** How often a group that outlived its worker is looked at. */
+    private static final long LINGER_POLL_MILLIS = 100;
+    private static final int ESRCH = 3;
 
     private final Settings settings;
     private final Environment environment;
@@ -44,13 +57,28 @@ final class Supervisor {
 
     private Worker current;
     private final Map<Long, Long> oldWorkers = new LinkedHashMap<>();
-    /** Old workers that were signalled, with the time after which they get KILL ({@code --kill-timeout}). */
+    /**
+     * Process groups that were signalled (a worker's group has the worker's pid as its id), with the time after
+     * which they get KILL ({@code --kill-timeout}). The first deadline stands: a later HUP does not push it back.
+     */
     private final Map<Long, Long> killDeadlines = new LinkedHashMap<>();
+    /**
+     * Groups whose worker has exited while other processes of the group still run (a wrapper script's children):
+     * they keep the sockets, so they are waited for and escalated like the worker itself.
+     */
+    private final Set<Long> lingeringGroups = new LinkedHashSet<>();
+    /** Exits of our children that the PID 1 orphan reaper collected, for {@link #reap} to report. */
+    private final Map<Long, Integer> reapedByInit = new HashMap<>();
+    /** The worker being started, not yet current. */
+    private long starting;
+    private boolean stopping;
+    private boolean statusFailing;
+    private long statusRetryNanos;
     private LogOutput log;
     private Systemd systemd;
     private final List<Long> otherChildren = new ArrayList<>();
     /** New workers whose READY=1 has arrived. */
-    private final java.util.Set<Long> readyPids = new java.util.HashSet<>();
+    private final Set<Long> readyPids = new HashSet<>();
     private long generation;
     private long lastRestartSeconds;
 
@@ -97,9 +125,8 @@ final class Supervisor {
     /** Runs until TERM or INT has stopped every worker. */
     void run() {
         drainEvents();
-        String early = signals.stream().filter(s -> s.equals("TERM") || s.equals("INT")).findFirst().orElse(null);
-        if (early != null) {
-            shutDown(early); // stopped while starting up: no worker to start
+        if (stopRequested()) {
+            shutDown(pendingStop()); // stopped while starting up: no worker to start
             return;
         }
         startWorker();
@@ -108,21 +135,22 @@ final class Supervisor {
         }
         while (true) {
             Exit exit = waitForEvent();
-            escalate();
             environment.reloadEnvdir();
             if (environment.isTrue("ENABLE_AUTO_RESTART") && isPerlFalse(environment.get("AUTO_RESTART_INTERVAL"))) {
                 environment.setDefault("AUTO_RESTART_INTERVAL", "360");
             }
             if (exit != null) {
-                if (current != null && exit.pid() == current.pid()) {
-                    log("worker " + exit.pid() + " died unexpectedly with status:" + exit.status() + ", restarting");
-                    current = null;
-                    startWorker();
+                current = null;
+                drainEvents(); // a TERM that came with the exit decides what the exit means
+                if (stopRequested()) {
+                    // Killed by the same TERM that asks us to stop (a signal to the whole process group or cgroup):
+                    // respawning it now would only start a worker to stop at once.
+                    log("worker " + exit.pid() + " died, status:" + exit.status());
+                    afterWorkerExit(exit.pid(), true);
                 } else {
-                    log("old worker " + exit.pid() + " died, status:" + exit.status());
-                    oldWorkers.remove(exit.pid());
-                    killDeadlines.remove(exit.pid());
-                    updateStatus();
+                    log("worker " + exit.pid() + " died unexpectedly with status:" + exit.status() + ", restarting");
+                    afterWorkerExit(exit.pid(), true);
+                    startWorker();
                 }
             }
             boolean restart = false;
@@ -149,7 +177,7 @@ final class Supervisor {
     }
 
     private boolean autoRestartDue() {
-        long interval = environment.number("AUTO_RESTART_INTERVAL", 360);
+        long interval = Seconds.clamp(environment.number("AUTO_RESTART_INTERVAL", 360));
         long elapsed = nowSeconds() - lastRestartSeconds;
         if (elapsed >= interval && oldWorkers.isEmpty()) {
             log("autorestart triggered (interval=" + interval + ")");
@@ -181,7 +209,7 @@ final class Supervisor {
                 : environment.isTrue("ENABLE_AUTO_RESTART") ? 5 : 0;
         if (delay != 0) {
             log("sleeping " + delay + " secs before killing old workers");
-            sleepIgnoringSignals(delay * 1000);
+            sleepIgnoringSignals(Seconds.toMillis(delay));
         }
         log("killing old workers");
         for (long pid : sortedAsText(oldWorkers.keySet())) {
@@ -195,7 +223,7 @@ final class Supervisor {
 
     /**
      * Spawns generations until one is still alive after {@code --interval}. Returns without a worker only when TERM
-     * or INT arrived meanwhile.
+     * or INT arrived meanwhile; none is spawned once they have.
      */
     private void startWorker() {
         int failures = 0;
@@ -203,59 +231,77 @@ final class Supervisor {
             if (failures > 0 && settings.maxBackoff() > 0) {
                 long delay = Math.min(1L << Math.min(failures - 1, 30), settings.maxBackoff());
                 log("backing off " + delay + " secs before the next attempt");
-                if (sleepUnlessStopping(delay * 1000)) {
+                if (sleepUnlessStopping(Seconds.toMillis(delay))) {
                     return;
                 }
+            }
+            drainEvents();
+            if (stopRequested()) {
+                return;
             }
             generation++;
             long pid;
             try {
                 pid = Posix.spawn(new SpawnRequest(settings.program(), settings.argv(),
                         environment.forWorker(settings.serverStarterPort(), generation), settings.directory(),
-                        settings.placements(), settings.newWorkerNice() > 0));
+                        settings.placements(), settings.newWorkerNice() > 0
+                                ? SpawnRequest.Grouping.OWN_SESSION : SpawnRequest.Grouping.OWN_GROUP));
             } catch (ErrnoException e) {
                 log("failed to exec " + settings.argv().get(0) + ":" + e.getMessage());
                 failures++;
-                if (sleepUnlessStopping(settings.interval() * 1000)) {
+                if (sleepUnlessStopping(Seconds.toMillis(settings.interval()))) {
                     return;
                 }
                 continue;
             }
             log("starting new worker " + pid);
-            long spawnedNanos = System.nanoTime();
-            boolean lowered = lowerWhileStarting(pid);
-            if (settings.readyTimeout() > 0) {
-                Outcome outcome = awaitReady(pid);
-                if (outcome == Outcome.READY) {
-                    log("new worker " + pid + " is ready");
-                    started(pid, lowered);
+            starting = pid;
+            try {
+                if (attemptStart(pid)) {
                     return;
                 }
-                failures++;
-                if (outcome == Outcome.STOPPING) {
-                    oldWorkers.put(pid, generation); // not started, but shutdown must stop it too
-                    return;
-                }
-                // At most one attempt per --interval, as without readiness: a program that exits at once (a typo in
-                // its flags, a missing jar) must not be respawned in a tight loop.
-                long spentMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - spawnedNanos);
-                if (sleepUnlessStopping(settings.interval() * 1000 - spentMillis)) {
-                    return;
-                }
-                continue;
+            } finally {
+                starting = 0;
             }
-            boolean stopping = sleepUnlessStopping(settings.interval() * 1000);
-            int status = reap(pid);
-            if (status < 0) {
-                started(pid, lowered);
-                return;
-            }
-            log("new worker " + pid + " seems to have failed to start, exit status:" + status);
             failures++;
-            if (stopping) {
+            if (stopRequested()) {
                 return;
             }
         }
+    }
+
+    /**
+     * Judges one new worker: true when it counts as started (it is then current) or when TERM or INT arrived while
+     * it was being judged (it is then among the workers shutdown will stop).
+     */
+    private boolean attemptStart(long pid) {
+        long spawnedNanos = System.nanoTime();
+        boolean lowered = lowerWhileStarting(pid);
+        if (settings.readyTimeout() > 0) {
+            Outcome outcome = awaitReady(pid);
+            if (outcome == Outcome.READY) {
+                log("new worker " + pid + " is ready");
+                started(pid, lowered);
+                return true;
+            }
+            if (outcome == Outcome.STOPPING) {
+                oldWorkers.put(pid, generation); // not started, but shutdown must stop it too
+                return true;
+            }
+            // At most one attempt per --interval, as without readiness: a program that exits at once (a typo in
+            // its flags, a missing jar) must not be respawned in a tight loop.
+            long spentMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - spawnedNanos);
+            return sleepUnlessStopping(Seconds.toMillis(settings.interval()) - spentMillis);
+        }
+        boolean interrupted = sleepUnlessStopping(Seconds.toMillis(settings.interval()));
+        int status = reap(pid);
+        if (status < 0) {
+            started(pid, lowered);
+            return true;
+        }
+        log("new worker " + pid + " seems to have failed to start, exit status:" + status);
+        afterWorkerExit(pid, true);
+        return interrupted;
     }
 
     private void started(long pid, boolean lowered) {
@@ -296,17 +342,18 @@ final class Supervisor {
      * failed: the latter is stopped like an old worker, and the current generation keeps serving.
      */
     private Outcome awaitReady(long pid) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(settings.readyTimeout());
+        long deadline = System.nanoTime() + Seconds.toNanos(settings.readyTimeout());
         while (true) {
             if (readyPids.remove(pid)) {
                 return Outcome.READY;
             }
-            if (signals.contains("TERM") || signals.contains("INT")) {
+            if (stopRequested()) {
                 return Outcome.STOPPING;
             }
             int status = reap(pid);
             if (status >= 0) {
                 log("new worker " + pid + " seems to have failed to start, exit status:" + status);
+                afterWorkerExit(pid, true);
                 return Outcome.FAILED;
             }
             String event = poll(deadline);
@@ -325,6 +372,7 @@ final class Supervisor {
 
     /** Stops every worker with the right signal and waits for all of them; Perl's {@code cleanup}. */
     private void shutDown(String trigger) {
+        stopping = true;
         if (systemd != null) {
             systemd.stopping();
         }
@@ -340,12 +388,14 @@ final class Supervisor {
             signal(pid, number);
             armKill(pid);
         }
-        while (!oldWorkers.isEmpty()) {
-            escalate();
-            Exit exit = waitForChild();
-            if (exit != null && oldWorkers.remove(exit.pid()) != null) {
-                log("worker " + exit.pid() + " died, status:" + exit.status());
-                updateStatus();
+        for (long group : lingeringGroups) {
+            signal(group, number);
+            armKill(group);
+        }
+        while (!oldWorkers.isEmpty() || !lingeringGroups.isEmpty()) {
+            String event = poll(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(MAX_WAIT_MILLIS));
+            if (event != null) {
+                absorb(event, 0);
             }
         }
         log("exiting");
@@ -354,12 +404,12 @@ final class Supervisor {
     // ---- waiting ---------------------------------------------------------------------------------------------------
 
     /**
-     * Perl's {@code wait}: returns one exited child, or null when a signal (or the one-second auto-restart tick)
-     * ended the wait. Does not block while signals are queued.
+     * Perl's {@code wait}: returns the current worker's exit, or null when a signal (or the one-second auto-restart
+     * tick) ended the wait. Does not block while signals are queued.
      */
     private Exit waitForEvent() {
         drainEvents();
-        Exit exit = reapAny();
+        Exit exit = currentExit();
         if (exit != null || !signals.isEmpty()) {
             return exit;
         }
@@ -367,40 +417,32 @@ final class Supervisor {
         while (true) {
             String event = poll(deadline);
             if (event == null) {
-                return reapAny();
+                return currentExit();
             }
             if (!event.equals(CHILD) && !event.startsWith(NotifyListener.READY_EVENT)) {
                 queue(event);
-                return reapAny();
+                return currentExit();
             }
-            exit = reapAny();
+            exit = currentExit();
             if (exit != null) {
                 return exit;
             }
         }
     }
 
-    /**
-     * Waits up to a second for a child to exit, queueing the signals that arrive meanwhile; null if none did, so
-     * that the caller can look at its kill deadlines.
-     */
-    private Exit waitForChild() {
-        Exit exit = reapAny();
-        if (exit != null) {
-            return exit;
+    private Exit currentExit() {
+        if (current == null) {
+            return null;
         }
-        String event = poll(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(MAX_WAIT_MILLIS));
-        if (event != null) {
-            absorb(event, 0);
-        }
-        return reapAny();
+        int status = reap(current.pid());
+        return status >= 0 ? new Exit(current.pid(), status) : null;
     }
 
     /** Sleeps; TERM or INT end the sleep early (returning true), other signals are kept for the loop. */
     private boolean sleepUnlessStopping(long millis) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(0, millis));
         while (true) {
-            if (signals.contains("TERM") || signals.contains("INT")) {
+            if (stopRequested()) {
                 return true;
             }
             String event = poll(deadline);
@@ -423,16 +465,44 @@ final class Supervisor {
         }
     }
 
+    /**
+     * Every wait goes through here: it returns the next event, or null at the deadline, and meanwhile, at least once
+     * a second, does what must not wait for the main loop: KILL for the groups past their deadline, reaping the old
+     * workers (a timed-out new one included) and the logger, watching lingering groups, retrying the status file.
+     */
     private String poll(long deadlineNanos) {
-        long remaining = deadlineNanos - System.nanoTime();
-        if (remaining <= 0) {
-            return events.poll();
+        while (true) {
+            housekeeping();
+            long now = System.nanoTime();
+            long wakeUp = Math.min(deadlineNanos - now, TimeUnit.MILLISECONDS.toNanos(
+                    lingeringGroups.isEmpty() ? MAX_WAIT_MILLIS : LINGER_POLL_MILLIS));
+            for (long killAt : killDeadlines.values()) {
+                wakeUp = Math.min(wakeUp, killAt - now);
+            }
+            String event;
+            try {
+                event = wakeUp <= 0 ? events.poll() : events.poll(wakeUp, TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("supervisor interrupted", e);
+            }
+            if (event != null || deadlineNanos - System.nanoTime() <= 0) {
+                if (event == null) {
+                    housekeeping();
+                }
+                return event;
+            }
         }
-        try {
-            return events.poll(remaining, TimeUnit.NANOSECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("supervisor interrupted", e);
+    }
+
+    private void housekeeping() {
+        escalate();
+        reapOrphans();
+        reapOldWorkers();
+        reapLogger();
+        watchLingeringGroups();
+        if (statusFailing && System.nanoTime() - statusRetryNanos >= 0) {
+            updateStatus();
         }
     }
 
@@ -442,45 +512,105 @@ final class Supervisor {
         }
     }
 
-    /** Reaps one of our own children, if one has exited: the current worker, an old one, or the logger. */
-    private Exit reapAny() {
-        List<Long> candidates = new ArrayList<>();
-        if (current != null) {
-            candidates.add(current.pid());
-        }
-        candidates.addAll(oldWorkers.keySet());
-        for (long pid : candidates) {
+    private boolean stopRequested() {
+        return pendingStop() != null;
+    }
+
+    private String pendingStop() {
+        return signals.stream().filter(s -> s.equals("TERM") || s.equals("INT")).findFirst().orElse(null);
+    }
+
+    /** Reaps the old workers that have exited: signalled generations, and new ones that missed their deadline. */
+    private void reapOldWorkers() {
+        for (long pid : new ArrayList<>(oldWorkers.keySet())) {
             int status = reap(pid);
             if (status >= 0) {
-                return new Exit(pid, status);
+                // Perl's words: "worker" while shutting down, "old worker" otherwise.
+                oldWorkers.remove(pid);
+                updateStatus(); // first, so that whoever reacts to the line finds the file up to date
+                log((stopping ? "worker " : "old worker ") + pid + " died, status:" + status);
+                afterWorkerExit(pid, false);
             }
         }
-        for (var it = otherChildren.iterator(); it.hasNext(); ) {
-            long pid = it.next();
-            int status = reap(pid);
-            if (status >= 0) {
+    }
+
+    /**
+     * A worker's process group outlives it when the worker was a wrapper (a shell script that did not {@code exec}):
+     * what it started holds the sockets and keeps serving. The group is waited for, and escalated, like the worker;
+     * one whose worker died on its own is asked to stop first.
+     */
+    private void afterWorkerExit(long pid, boolean unasked) {
+        if (!groupAlive(pid)) {
+            killDeadlines.remove(pid);
+            return;
+        }
+        lingeringGroups.add(pid);
+        if (unasked) {
+            log("worker " + pid + " has exited but processes of its group remain, sending TERM to the group");
+            signal(pid, Signals.TERM);
+            armKill(pid);
+        } else {
+            log("worker " + pid + " has exited but processes of its group remain, waiting for them");
+        }
+    }
+
+    private void watchLingeringGroups() {
+        for (var it = lingeringGroups.iterator(); it.hasNext(); ) {
+            long group = it.next();
+            if (!groupAlive(group)) {
                 it.remove();
-                log("log command " + pid + " exited, status:" + status);
+                killDeadlines.remove(group);
+                log("the processes of worker " + group + "'s group have exited");
             }
         }
-        return IS_INIT ? reapOrphans(candidates) : null;
+    }
+
+    private static boolean groupAlive(long group) {
+        try {
+            Posix.kill(-group, 0);
+            return true;
+        } catch (ErrnoException e) {
+            return e.errno() != ESRCH;
+        }
+    }
+
+    private void reapLogger() {
+        for (int i = 0; i < otherChildren.size(); i++) {
+            long pid = otherChildren.get(i);
+            int status = reap(pid);
+            if (status >= 0) {
+                otherChildren.remove(i--);
+                long restarted = log == null ? -1 : log.loggerExited(pid, status);
+                if (restarted > 0) {
+                    otherChildren.add(restarted);
+                }
+            }
+        }
     }
 
     /**
      * As PID 1 (in a container) every orphan of the namespace becomes our child and must be reaped, or zombies pile
-     * up. A worker that exits in between is handed back to the loop.
+     * up. The exit of one of our own children found this way is kept for {@link #reap}.
      */
-    private Exit reapOrphans(List<Long> workers) {
-        for (long[] exited; (exited = Posix.reapAnyChild()) != null; ) {
-            if (workers.contains(exited[0])) {
-                return new Exit(exited[0], (int) exited[1]);
-            }
-            otherChildren.remove(exited[0]);
+    private void reapOrphans() {
+        if (!IS_INIT) {
+            return;
         }
-        return null;
+        for (long[] exited; (exited = Posix.reapAnyChild()) != null; ) {
+            long pid = exited[0];
+            if ((current != null && current.pid() == pid) || pid == starting || oldWorkers.containsKey(pid)
+                    || otherChildren.contains(pid)) {
+                reapedByInit.put(pid, (int) exited[1]);
+            }
+        }
     }
 
-    private static int reap(long pid) {
+    /** The raw wait status of our child {@code pid} if it has exited, else -1. */
+    private int reap(long pid) {
+        Integer collected = reapedByInit.remove(pid);
+        if (collected != null) {
+            return collected;
+        }
         try {
             return Posix.reap(pid);
         } catch (ErrnoException e) {
@@ -519,21 +649,23 @@ final class Supervisor {
 
     private void armKill(long pid) {
         if (settings.killTimeout() > 0) {
-            killDeadlines.put(pid, System.nanoTime() + TimeUnit.SECONDS.toNanos(settings.killTimeout()));
+            killDeadlines.putIfAbsent(pid, System.nanoTime() + Seconds.toNanos(settings.killTimeout()));
         }
     }
 
-    /** {@code --kill-timeout}: KILL for the signalled workers that are still there after it. */
+    /** {@code --kill-timeout}: KILL for the signalled groups that are still there after it. */
     private void escalate() {
         long now = System.nanoTime();
         for (var it = killDeadlines.entrySet().iterator(); it.hasNext(); ) {
             var entry = it.next();
             if (now - entry.getValue() >= 0) {
                 it.remove();
-                if (oldWorkers.containsKey(entry.getKey())) {
-                    log("worker " + entry.getKey() + " is still running " + settings.killTimeout()
+                long pid = entry.getKey();
+                if (oldWorkers.containsKey(pid) || lingeringGroups.contains(pid)) {
+                    log((oldWorkers.containsKey(pid) ? "worker " + pid : "the group of worker " + pid)
+                            + " is still running " + settings.killTimeout()
                             + " secs after it was signalled, sending KILL");
-                    signal(entry.getKey(), Signals.KILL);
+                    signal(pid, Signals.KILL);
                 }
             }
         }
@@ -549,6 +681,10 @@ final class Supervisor {
 
     // ---- helpers ---------------------------------------------------------------------------------------------------
 
+    /**
+     * Writes the status file. Once start_server serves, a failed write (a full disk, a directory made read-only) is
+     * said once and retried every second; it never stops the service.
+     */
     private void updateStatus() {
         if (statusFile == null) {
             return;
@@ -558,14 +694,34 @@ final class Supervisor {
             pidByGeneration.put(current.generation(), current.pid());
         }
         oldWorkers.forEach((pid, gen) -> pidByGeneration.put(gen, pid));
-        statusFile.write(pidByGeneration);
+        try {
+            statusFile.write(pidByGeneration);
+            if (statusFailing) {
+                log("status file written again");
+            }
+            statusFailing = false;
+        } catch (IOException e) {
+            if (!statusFailing) {
+                log(e.getMessage() + " (still serving; trying again every second)");
+            }
+            statusFailing = true;
+            statusRetryNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(MAX_WAIT_MILLIS);
+        }
     }
 
+    /**
+     * Signals a worker's whole process group, so that a wrapper's children get it too; the worker alone if it has
+     * left the group it was started in.
+     */
     private void signal(long pid, int number) {
         try {
-            Posix.kill(pid, number);
+            Posix.kill(-pid, number);
         } catch (ErrnoException e) {
-            // The worker exited in the meantime; its exit is reaped and reported as usual.
+            try {
+                Posix.kill(pid, number);
+            } catch (ErrnoException gone) {
+                // The worker exited in the meantime; its exit is reaped and reported as usual.
+            }
         }
     }
 
@@ -598,12 +754,19 @@ final class Supervisor {
         System.err.println(line);
     }
 
-    /** Workers still running when the supervisor must give up on a fatal error. */
-    List<Long> livePids() {
-        List<Long> pids = new ArrayList<>(oldWorkers.keySet());
+    /**
+     * For a start_server that must give up on an unexpected error: TERM to every worker's group, so that none is
+     * left serving without a superdaemon.
+     */
+    void stopWorkersQuietly() {
+        List<Long> groups = new ArrayList<>(oldWorkers.keySet());
+        groups.addAll(lingeringGroups);
         if (current != null) {
-            pids.add(current.pid());
+            groups.add(current.pid());
         }
-        return pids;
+        if (starting > 0) {
+            groups.add(starting);
+        }
+        groups.forEach(pid -> signal(pid, Signals.TERM));
     }
 }

@@ -16,6 +16,7 @@ import org.serverstarter.superdaemon.posix.Posix;
 final class Systemd {
     static final List<String> VARIABLES = List.of("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET");
     private static final int FIRST_FD = 3;
+    private static final int MAX_FDS = 4096;
 
     private final String notifySocket;
     private final int fd;
@@ -46,12 +47,11 @@ final class Systemd {
                 || !listenPid.equals(Long.toString(ProcessHandle.current().pid()))) {
             return null;
         }
-        int count;
-        try {
-            count = Integer.parseInt(listenFds);
-        } catch (NumberFormatException e) {
+        // systemd passes a handful; a value no process could hold is refused before anything is allocated for it.
+        if (!listenFds.matches("\\d{1,5}") || Integer.parseInt(listenFds) > MAX_FDS) {
             throw Fatal.of("invalid LISTEN_FDS value:" + listenFds);
         }
+        int count = Integer.parseInt(listenFds);
         List<Integer> fds = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             fds.add(FIRST_FD + i);

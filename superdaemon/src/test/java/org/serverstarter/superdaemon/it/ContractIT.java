@@ -62,7 +62,9 @@ class ContractIT {
         Map<String, String> c = new TreeMap<>();
         for (String key : p.stringPropertyNames()) {
             String value = p.getProperty(key).replace(dir.toString(), "DIR");
-            boolean added = key.startsWith("env.") && !System.getenv().containsKey(key.substring(4));
+            // The lifeline is ours alone (docs/compatibility.md); ourWorkersGetExactlyTheirSockets... checks it.
+            boolean added = key.startsWith("env.") && !System.getenv().containsKey(key.substring(4))
+                    && !key.equals("env.SERVER_STARTER_LIFELINE");
             if (added || key.equals("env.INHERITED") || key.equals("generation") || key.equals("cwd")
                     || key.matches("fd\\.[3-9]\\.(family|type|listening|address)")) {
                 c.put(key, value);
@@ -94,7 +96,9 @@ class ContractIT {
     @Test
     void ourWorkersGetExactlyTheirSocketsAndACleanSignalState(@TempDir Path dir) throws Exception {
         Properties first = scenario(Superdaemon.JAVA, dir, Ports.freeTcpPort()).first();
-        assertEquals("0,1,2,4,5", withoutListingFd(first.getProperty("fds")));
+        assertEquals("0,1,2,3,4,5", withoutListingFd(first.getProperty("fds")));
+        assertEquals("3", first.getProperty("env.SERVER_STARTER_LIFELINE"));
+        assertTrue(first.getProperty("fd.3.target").startsWith("pipe:"), first.getProperty("fd.3.target"));
         assertEquals("0000000000000000", first.getProperty("sigblk"));
         // Only PIPE (bit 13) is ignored, as in Perl's workers; python itself ignores XFSZ (bit 25).
         assertEquals(Long.toHexString((1L << 12) | (1L << 24)),

@@ -121,10 +121,11 @@ class ReadinessIT {
         try (StarterProcess starter = workers.start(Map.of("SILENT_GENERATIONS", "1"), "--readiness=notify",
                 "--ready-timeout=4", "--status-file=" + status)) {
             long first = workers.pidOf(1);
-            Await.until("the worker's NOTIFY_SOCKET", Reports.TIMEOUT, () -> workers.notifySocket(1).startsWith("/"));
-            Process impostor = new ProcessBuilder("python3", "-c",
-                    "import socket,sys; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b'READY=1', sys.argv[1])",
-                    workers.notifySocket(1)).start();
+            Await.until("the worker's NOTIFY_SOCKET", Reports.TIMEOUT, () -> workers.notifySocket(1).startsWith("@"));
+            // Another user can reach the abstract socket, but neither they nor anyone outside the worker's tree counts.
+            Process impostor = new ProcessBuilder("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                    Reports.SYSTEM_PYTHON, "-c", "import socket,sys; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)"
+                    + ".sendto(b'READY=1', '\\0' + sys.argv[1][1:])", workers.notifySocket(1)).start();
             assertEquals(0, impostor.waitFor());
             starter.awaitOutput("new worker " + first + " did not send READY=1 within 4 secs", Reports.TIMEOUT);
             assertFalse(Files.exists(status) && StatusFile.read(status).containsKey(1L)

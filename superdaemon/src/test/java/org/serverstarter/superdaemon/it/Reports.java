@@ -29,6 +29,9 @@ final class Reports {
      */
     static final String PYTHON = interpreter();
 
+    /** A python3 that other users may run too (pyenv's lives under /root), for tests that switch users. */
+    static final String SYSTEM_PYTHON = "/usr/bin/python3";
+
     private static String interpreter() {
         try {
             Process p = new ProcessBuilder("python3", "-c", "import sys; print(sys.executable)").start();

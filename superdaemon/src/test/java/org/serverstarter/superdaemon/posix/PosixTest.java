@@ -61,7 +61,7 @@ class PosixTest {
             long pid = Posix.spawn(new SpawnRequest("/bin/sh",
                     List.of("sh", "-c", "for fd in /proc/$$/fd/*; do echo ${fd##*/}; done"),
                     environment(), null, List.of(new Placement(output, 1), new Placement(pipe[1], 5),
-                            new Placement(listener, 7)), false));
+                            new Placement(listener, 7)), SpawnRequest.Grouping.INHERIT));
             assertEquals(0, waitFor(pid));
             List<String> fds = Files.readAllLines(out);
             assertTrue(fds.containsAll(List.of("0", "1", "2", "5", "7")), fds.toString());
@@ -76,12 +76,44 @@ class PosixTest {
     }
 
     @Test
+    void aFarPlacementClosesOnlyTheDescriptorsThatAreOpen() throws Exception {
+        // fds 0-9 and 12 are open; the socket at 11 goes to 19990 in the child.
+        List<Integer> open = List.of(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12);
+        List<Posix.FileAction> actions = Posix.fileActions(List.of(new Placement(11, 19990)), open);
+        List<Integer> closed = actions.stream().filter(a -> a.kind() == Posix.FileAction.Kind.CLOSE)
+                .map(Posix.FileAction::fd).toList();
+        assertEquals(List.of(3, 4, 5, 6, 7, 8, 9, 11, 12), closed);
+        assertEquals(new Posix.FileAction(Posix.FileAction.Kind.CLOSE_FROM, 19991, 0), actions.get(actions.size() - 1));
+        assertEquals(2 + closed.size() + 1, actions.size(), "two dup2s, the closes, one closefrom: " + actions);
+    }
+
+    @Test
+    void aSocketPlacedFarAwayArrivesAloneThere() throws Exception {
+        int listener = Posix.socket(Posix.AF_INET, Posix.SOCK_STREAM);
+        Path out = dir.resolve("fds");
+        int output = Posix.openAppend(out.toString());
+        try {
+            long pid = Posix.spawn(new SpawnRequest("/bin/sh",
+                    List.of("sh", "-c", "for fd in /proc/$$/fd/*; do echo ${fd##*/}; done"), environment(), null,
+                    List.of(new Placement(output, 1), new Placement(listener, 19990)), SpawnRequest.Grouping.INHERIT));
+            assertEquals(0, waitFor(pid));
+            List<String> fds = Files.readAllLines(out);
+            assertTrue(fds.containsAll(List.of("0", "1", "2", "19990")), fds.toString());
+            assertTrue(fds.stream().allMatch(fd -> fd.equals("19990") || Integer.parseInt(fd) <= 3),
+                    "only the placement (and the shell's glob) above 2: " + fds);
+        } finally {
+            Posix.close(listener);
+            Posix.close(output);
+        }
+    }
+
+    @Test
     void exitStatusesAreRawWaitStatuses() throws Exception {
         long exits = Posix.spawn(new SpawnRequest("/bin/sh", List.of("sh", "-c", "exit 3"), environment(), null,
-                List.of(), false));
+                List.of(), SpawnRequest.Grouping.INHERIT));
         assertEquals(3 << 8, waitFor(exits));
         long sleeper = Posix.spawn(new SpawnRequest("/bin/sleep", List.of("sleep", "30"), environment(), null,
-                List.of(), false));
+                List.of(), SpawnRequest.Grouping.INHERIT));
         assertEquals(-1, Posix.reap(sleeper));
         Posix.kill(sleeper, Signals.TERM);
         assertEquals(Signals.TERM, waitFor(sleeper));
@@ -90,10 +122,10 @@ class PosixTest {
     @Test
     void spawnErrorsComeBackAtOnce() {
         ErrnoException missing = assertThrows(ErrnoException.class, () -> Posix.spawn(new SpawnRequest(
-                "/nonexistent/program", List.of("program"), environment(), null, List.of(), false)));
+                "/nonexistent/program", List.of("program"), environment(), null, List.of(), SpawnRequest.Grouping.INHERIT)));
         assertEquals(2, missing.errno());
         ErrnoException noDir = assertThrows(ErrnoException.class, () -> Posix.spawn(new SpawnRequest(
-                "/bin/true", List.of("true"), environment(), "/nonexistent/dir", List.of(), false)));
+                "/bin/true", List.of("true"), environment(), "/nonexistent/dir", List.of(), SpawnRequest.Grouping.INHERIT)));
         assertEquals(2, noDir.errno());
     }
 
@@ -104,7 +136,7 @@ class PosixTest {
         try {
             long pid = Posix.spawn(new SpawnRequest("/bin/sh", List.of("sh", "-c", "echo \"$PWD $ONLY_HERE\""),
                     List.of("ONLY_HERE=yes", "PATH=/usr/bin:/bin"), dir.toString(), List.of(new Placement(output, 1)),
-                    false));
+                    SpawnRequest.Grouping.INHERIT));
             assertEquals(0, waitFor(pid));
         } finally {
             Posix.close(output);
