@@ -58,6 +58,10 @@ public final class JettyListener {
      * {@code NOTIFY_SOCKET} when it is set (see {@link Readiness}; {@link Readiness#deferReady()} leaves that to the
      * app).
      *
+     * <p>Under a superdaemon it also watches the superdaemon's lifeline ({@link ServerStarter#watchLifeline()}): should
+     * the superdaemon die, even by {@code kill -9}, the JVM shuts down as on TERM, draining through
+     * {@link #drainOnStop}, instead of serving on as an orphan.
+     *
      * @return false when {@code SERVER_STARTER_PORT} is not set, so the caller binds a port of its own
      * @throws StarterException when the variable is set but an entry is malformed, an fd is not the listening socket
      *     it claims to be, or the JVM lacks the {@code --add-opens} flag
@@ -91,6 +95,7 @@ public final class JettyListener {
             connector.setName(socket.key());
             server.addConnector(connector);
         }
+        ServerStarter.watchLifeline();
         return true;
     }
 

@@ -153,6 +153,10 @@ public final class NettyListener {
      * Then sends {@code READY=1} to {@code NOTIFY_SOCKET} when that is set (see {@link Readiness};
      * {@link Readiness#deferReady()} leaves that to the app).
      *
+     * <p>It also watches the superdaemon's lifeline ({@link ServerStarter#watchLifeline()}): should the superdaemon
+     * die, even by {@code kill -9}, the JVM shuts down as on TERM, draining through {@link #drainOnShutdown}, instead of
+     * serving on as an orphan.
+     *
      * @return the server channels, in the order of {@code SERVER_STARTER_PORT}
      * @throws StarterException when not under a superdaemon, or an inherited fd is not a listening socket of the
      *     kind its entry names, or (NIO) the JVM flag is missing
@@ -195,6 +199,7 @@ public final class NettyListener {
             adopted.forEach(Channel::close);
             throw e;
         }
+        ServerStarter.watchLifeline();
         Readiness.notifyServing();
         return List.copyOf(serverChannels);
     }

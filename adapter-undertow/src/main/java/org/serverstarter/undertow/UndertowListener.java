@@ -77,6 +77,10 @@ public final class UndertowListener {
      * {@code NOTIFY_SOCKET} when that is set (see {@link Readiness}; {@link Readiness#deferReady()} leaves that to
      * the app).
      *
+     * <p>It also watches the superdaemon's lifeline ({@link ServerStarter#watchLifeline()}): should the superdaemon
+     * die, even by {@code kill -9}, the JVM shuts down as on TERM, so the shutdown hook that calls {@link #stop}
+     * drains, instead of serving on as an orphan.
+     *
      * @return the running listener, or empty when {@code SERVER_STARTER_PORT} is not set (not under a
      *     superdaemon: bind a port yourself, e.g. with {@code Undertow.builder().addHttpListener})
      * @throws StarterException when the variable is set but unusable: malformed, empty, naming a unix socket,
@@ -108,6 +112,7 @@ public final class UndertowListener {
             channels.forEach(IoUtils::safeClose);
             throw e;
         }
+        ServerStarter.watchLifeline();
         Readiness.notifyServing();
         return Optional.of(listener);
     }

@@ -6,11 +6,13 @@ import jnr.ffi.LastError;
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Runtime;
 import jnr.ffi.annotations.In;
+import jnr.ffi.annotations.Out;
 
 /**
  * The libc functions the adapters need where the JDK has no equivalent: unix datagram sockets for
- * {@link NotifySocket}, and the file status flags for {@link InheritedSocket#setNonBlocking()}. Called through
- * jnr-ffi; the library is loaded on first use only, so a process that needs neither never loads native code.
+ * {@link NotifySocket}, the file status flags for {@link InheritedSocket#setNonBlocking()}, and waiting on an
+ * inherited pipe for {@link Lifeline}. Called through jnr-ffi; the library is loaded on first use only, so a process
+ * that needs none of them never loads native code.
  */
 final class Libc {
     private Libc() {}
@@ -23,8 +25,13 @@ final class Libc {
 
         int close(int fd);
 
-        /** Variadic in C; both commands used here take at most one int, which every Linux ABI passes like this. */
+        /** Variadic in C; every command used here takes at most one int, which every Linux ABI passes like this. */
         int fcntl(int fd, int command, int argument);
+
+        /** {@code fds} holds {@code nfds} {@code struct pollfd}s: int fd, short events, short revents. */
+        int poll(@In @Out byte[] fds, long nfds, int timeoutMillis);
+
+        long read(int fd, @Out byte[] buffer, long count);
 
         String strerror(int errno);
     }
@@ -61,7 +68,12 @@ final class Libc {
 
     /** The reason the last failed call of this thread gave, e.g. {@code Bad file descriptor (errno 9)}. */
     static String lastError() {
-        int errno = LastError.getLastError(Loaded.RUNTIME);
+        int errno = lastErrno();
         return Loaded.C.strerror(errno) + " (errno " + errno + ")";
+    }
+
+    /** The errno the last failed call of this thread left. */
+    static int lastErrno() {
+        return LastError.getLastError(Loaded.RUNTIME);
     }
 }

@@ -6,7 +6,8 @@ import java.util.Map;
 
 /**
  * What a superdaemon ({@code start_server}) handed this process: the listening sockets in
- * {@code SERVER_STARTER_PORT} and the generation number in {@code SERVER_STARTER_GENERATION}.
+ * {@code SERVER_STARTER_PORT}, the generation number in {@code SERVER_STARTER_GENERATION}, and the lifeline in
+ * {@code SERVER_STARTER_LIFELINE} (see {@link #watchLifeline()}).
  *
  * <pre>{@code
  * ServerStarter starter = ServerStarter.fromEnvironment();
@@ -44,6 +45,29 @@ public final class ServerStarter {
 
     public static ServerStarter fromEnvironment(Map<String, String> env) {
         return new ServerStarter(env.get(PORT_VARIABLE), env.get(GENERATION_VARIABLE));
+    }
+
+    /**
+     * Makes this JVM stop as on {@code SIGTERM} (its shutdown hooks run, where the adapters drain, then it exits with
+     * status 143) once the superdaemon that started it is gone, also after a {@code kill -9}, instead of serving on as
+     * an orphan. The Jetty, Undertow and Netty adapters call this when they adopt the inherited sockets; a plain-Java
+     * worker calls it once it serves them.
+     *
+     * <p>{@code SERVER_STARTER_LIFELINE} names an inherited fd, the read end of a pipe whose write end only the
+     * superdaemon holds. A daemon thread waits on it and, when the superdaemon is gone, prints
+     * {@code start_server is gone (lifeline fd N closed): draining and exiting} on standard error and calls
+     * {@code System.exit(143)}. When the variable is absent or empty (Perl's {@code start_server}, or no superdaemon)
+     * nothing is watched and nothing native is loaded. When it is not a decimal fd number, or the fd is not open or
+     * not a pipe, one line on standard error says so and nothing is watched; this never throws.
+     *
+     * <p>One watcher per JVM: the first call decides, later ones return its result. The wait calls libc through
+     * jnr-ffi on the watcher thread; on JDK 24+ run with {@code --enable-native-access=ALL-UNNAMED} to silence the
+     * JDK's warning about that, and should libc fail to load, the watcher says so in one line on standard error.
+     *
+     * @return whether this JVM watches its lifeline
+     */
+    public static boolean watchLifeline() {
+        return Lifeline.watch(System.getenv(Lifeline.VARIABLE));
     }
 
     /** True when {@code SERVER_STARTER_PORT} is set, even to the empty string (a superdaemon without sockets). */

@@ -26,16 +26,10 @@ class BeyondPerlIT {
     @TempDir
     Path dir;
 
-    private StarterProcess start(Map<String, String> env, String... options) {
-        Map<String, String> all = new java.util.HashMap<>(env);
-        all.put("REPORT_DIR", dir.toString());
-        return StarterProcess.start(Superdaemon.JAVA, Reports.args(options), all, dir);
-    }
-
     @Test
     void aStormOfHupsEndsWithOneGenerationNoZombieAndNoLeakedFd() throws Exception {
         Path status = dir.resolve("status");
-        try (StarterProcess starter = start(Map.of(), "--status-file=" + status, "--interval=1")) {
+        try (StarterProcess starter = Reports.start(dir, Map.of(), "--status-file=" + status, "--interval=1")) {
             StatusFile.awaitGenerations(status, g -> g.size() == 1, Reports.TIMEOUT);
             long fdsBefore = openFds(starter.pid());
             Process storm = new ProcessBuilder("sh", "-c",
@@ -64,7 +58,7 @@ class BeyondPerlIT {
     void oldWorkersThatIgnoreTheSignalAreKilledAfterKillTimeout() throws Exception {
         Path status = dir.resolve("status");
         Reports reports = new Reports(dir);
-        try (StarterProcess starter = start(Map.of("IGNORE_TERM", "1"), "--status-file=" + status,
+        try (StarterProcess starter = Reports.start(dir, Map.of("IGNORE_TERM", "1"), "--status-file=" + status,
                 "--kill-timeout=1")) {
             long first = Long.parseLong(reports.await(1).getProperty("pid"));
             StatusFile.awaitGenerations(status, g -> g.size() == 1, Reports.TIMEOUT);
@@ -85,7 +79,7 @@ class BeyondPerlIT {
     @Test
     void failedStartsBackOff() {
         Reports reports = new Reports(dir);
-        try (StarterProcess starter = start(Map.of("FAIL_GENERATIONS", "1,2,3"), "--interval=1",
+        try (StarterProcess starter = Reports.start(dir, Map.of("FAIL_GENERATIONS", "1,2,3"), "--interval=1",
                 "--max-backoff=2")) {
             reports.await(4);
             String out = starter.output();
@@ -101,7 +95,7 @@ class BeyondPerlIT {
         Path log = dir.resolve("log");
         Path rotated = dir.resolve("log.1");
         Reports reports = new Reports(dir);
-        try (StarterProcess starter = start(Map.of(), "--log-file=" + log)) {
+        try (StarterProcess starter = Reports.start(dir, Map.of(), "--log-file=" + log)) {
             reports.await(1);
             Await.until("the first worker in the log", Reports.TIMEOUT, () -> read(log).contains("starting new"));
             Files.move(log, rotated);
@@ -120,7 +114,8 @@ class BeyondPerlIT {
         Path pid = dir.resolve("pid");
         Reports reports = new Reports(dir);
         // Every later generation fails, and the worker ignores TERM: both clients would wait for ever.
-        try (StarterProcess starter = start(Map.of("FAIL_GENERATIONS", "2,3,4,5,6,7,8,9,10", "IGNORE_TERM", "1"),
+        try (StarterProcess starter = Reports.start(dir,
+                Map.of("FAIL_GENERATIONS", "2,3,4,5,6,7,8,9,10", "IGNORE_TERM", "1"),
                 "--status-file=" + status, "--pid-file=" + pid)) {
             reports.await(1);
             StatusFile.awaitGenerations(status, g -> g.size() == 1, Reports.TIMEOUT);

@@ -41,18 +41,12 @@ class HardeningFilesIT {
     @TempDir
     Path dir;
 
-    private StarterProcess start(Map<String, String> env, String... options) {
-        Map<String, String> all = new java.util.HashMap<>(env);
-        all.put("REPORT_DIR", dir.toString());
-        return StarterProcess.start(Superdaemon.JAVA, Reports.args(options), all, dir);
-    }
-
     @Test
     void theStatusFileIsNeverWrittenThroughAPlantedLink() throws Exception {
         Path status = dir.resolve("status");
         Path victim = Files.writeString(dir.resolve("victim"), "precious\n");
         Reports reports = new Reports(dir);
-        try (StarterProcess starter = start(Map.of(), "--status-file=" + status)) {
+        try (StarterProcess starter = Reports.start(dir, Map.of(), "--status-file=" + status)) {
             StatusFile.awaitGenerations(status, g -> g.size() == 1, Reports.TIMEOUT);
             // The name the temporary file used to have, PATH.PID, and a few guesses at any other scheme.
             Files.createSymbolicLink(dir.resolve("status." + starter.pid()), victim);
@@ -109,7 +103,7 @@ class HardeningFilesIT {
 
         Files.setAttribute(planted, "unix:uid", Files.getAttribute(dir, "unix:uid"), LinkOption.NOFOLLOW_LINKS);
         Reports reports = new Reports(dir);
-        try (StarterProcess starter = start(Map.of(), "--log-file=" + planted)) {
+        try (StarterProcess starter = Reports.start(dir, Map.of(), "--log-file=" + planted)) {
             reports.await(1);
             Await.until("the log through our own link", Reports.TIMEOUT, () -> read(victim).contains("starting new"));
         }
@@ -119,7 +113,7 @@ class HardeningFilesIT {
     void aStatusFileThatCannotBeWrittenDoesNotStopTheService() throws Exception {
         Path status = dir.resolve("status");
         Reports reports = new Reports(dir);
-        try (StarterProcess starter = start(Map.of(), "--status-file=" + status)) {
+        try (StarterProcess starter = Reports.start(dir, Map.of(), "--status-file=" + status)) {
             long first = Long.parseLong(reports.await(1).getProperty("pid"));
             StatusFile.awaitGenerations(status, g -> g.size() == 1, Reports.TIMEOUT);
             // A directory where the file was: rename(2) onto it fails, as on a full disk or a read-only directory,
@@ -148,10 +142,11 @@ class HardeningFilesIT {
         Path sock = dir.resolve("app.sock");
         Path pid = dir.resolve("pid");
         Reports reports = new Reports(dir);
-        try (StarterProcess first = start(Map.of(), "--path=" + sock, "--pid-file=" + pid)) {
+        try (StarterProcess first = Reports.start(dir, Map.of(), "--path=" + sock, "--pid-file=" + pid)) {
             long worker = Long.parseLong(reports.await(1).getProperty("pid"));
             assertTrue(answer(sock).endsWith(" " + worker));
-            for (List<String> extra : List.<List<String>>of(List.of(), List.of("--daemonize", "--log-file=" + dir.resolve("log")))) {
+            List<String> daemonize = List.of("--daemonize", "--log-file=" + dir.resolve("log"));
+            for (List<String> extra : List.of(List.<String>of(), daemonize)) {
                 List<String> options = new java.util.ArrayList<>(List.of("--path=" + sock, "--pid-file=" + pid));
                 options.addAll(extra);
                 OneShot second = OneShot.run(dir, Map.of("REPORT_DIR", dir.toString()),
@@ -183,7 +178,7 @@ class HardeningFilesIT {
         // Closed without unlinking: the file stays behind, refusing connections, and may be replaced.
         assertTrue(Files.exists(sock, LinkOption.NOFOLLOW_LINKS));
         Reports reports = new Reports(dir);
-        try (StarterProcess starter = start(Map.of(), "--path=" + sock)) {
+        try (StarterProcess starter = Reports.start(dir, Map.of(), "--path=" + sock)) {
             long worker = Long.parseLong(reports.await(1).getProperty("pid"));
             assertTrue(starter.output().contains("removing existing socket file:" + sock), starter.output());
             assertTrue(answer(sock).endsWith(" " + worker));
@@ -198,7 +193,7 @@ class HardeningFilesIT {
             huge.setLength(100L << 20); // sparse: 100 MB of zeros, no line break
         }
         Reports reports = new Reports(dir);
-        try (StarterProcess starter = start(Map.of(), "--envdir=" + envdir)) {
+        try (StarterProcess starter = Reports.start(dir, Map.of(), "--envdir=" + envdir)) {
             var first = reports.await(1);
             assertEquals("blue", first.getProperty("env.APP_MODE"));
             assertEquals(null, first.getProperty("env.HUGE"));
@@ -217,13 +212,13 @@ class HardeningFilesIT {
         Path sock = dir.resolve("app.sock");
         Reports reports = new Reports(dir);
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        try (StarterProcess starter = start(Map.of(), "--path=" + sock, "--path-mode=0660")) {
+        try (StarterProcess starter = Reports.start(dir, Map.of(), "--path=" + sock, "--path-mode=0660")) {
             reports.await(1);
             assertEquals("rw-rw----", PosixFilePermissions.toString(Files.getPosixFilePermissions(sock,
                     LinkOption.NOFOLLOW_LINKS)));
             // A user with no write permission on the socket cannot connect.
             Process nobody = new ProcessBuilder("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                    Reports.SYSTEM_PYTHON, "-c", "import socket; s = socket.socket(socket.AF_UNIX); s.connect('" + sock + "')")
+                    Reports.SYSTEM_PYTHON, "-c", "import socket; socket.socket(socket.AF_UNIX).connect('" + sock + "')")
                     .redirectErrorStream(true).start();
             String said = new String(nobody.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertTrue(nobody.waitFor(30, TimeUnit.SECONDS));
@@ -240,7 +235,7 @@ class HardeningFilesIT {
     void byDefaultASocketIsOpenToEveryoneAsInPerl() throws Exception {
         Path sock = dir.resolve("app.sock");
         Reports reports = new Reports(dir);
-        try (StarterProcess starter = start(Map.of(), "--path=" + sock)) {
+        try (StarterProcess starter = Reports.start(dir, Map.of(), "--path=" + sock)) {
             reports.await(1);
             assertEquals("rwxrwxrwx", PosixFilePermissions.toString(Files.getPosixFilePermissions(sock,
                     LinkOption.NOFOLLOW_LINKS)));

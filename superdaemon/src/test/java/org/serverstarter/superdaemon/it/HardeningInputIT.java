@@ -2,6 +2,7 @@ package org.serverstarter.superdaemon.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -86,15 +87,39 @@ class HardeningInputIT {
         String everyGeneration = String.join(",", java.util.stream.IntStream.rangeClosed(1, 2000)
                 .mapToObj(Integer::toString).toList());
         try (StarterProcess starter = StarterProcess.start(Superdaemon.JAVA, Reports.args(
-                "--interval=99999999999999999999", "--kill-timeout=99999999999999999999",
-                "--max-backoff=99999999999999999999"), Map.of("REPORT_DIR", dir.toString(),
-                "FAIL_GENERATIONS", everyGeneration), dir)) {
+                "--interval=99999999999999999999", "--kill-timeout=99999999999999999999"),
+                Map.of("REPORT_DIR", dir.toString(), "FAIL_GENERATIONS", everyGeneration), dir)) {
             starter.awaitOutput("^starting new worker", Reports.TIMEOUT);
+            assertNotWithin(starter, "(?s)starting new worker.*starting new worker");
             starter.signal("TERM");
             assertEquals(0, starter.awaitExit(Reports.TIMEOUT));
             assertEquals(1, starter.output().lines().filter(l -> l.startsWith("starting new worker")).count(),
                     starter.output());
         }
+    }
+
+    @Test
+    void aHugeAutoRestartIntervalNeverFires() throws Exception {
+        // Twice 1e20 seconds once overflowed to a negative number: a forced restart on every loop.
+        Path status = dir.resolve("status");
+        Reports reports = new Reports(dir);
+        try (StarterProcess starter = StarterProcess.start(Superdaemon.JAVA, Reports.args("--enable-auto-restart",
+                "--auto-restart-interval=99999999999999999999", "--status-file=" + status),
+                Map.of("REPORT_DIR", dir.toString()), dir)) {
+            reports.await(1);
+            org.serverstarter.testkit.StatusFile.awaitGenerations(status, g -> g.containsKey(1L), Reports.TIMEOUT);
+            assertNotWithin(starter, "autorestart triggered");
+        }
+    }
+
+    /**
+     * What must not happen: a broken start_server does it within milliseconds (it once respawned 100 workers a
+     * second), so a few seconds without it are the proof.
+     */
+    private static void assertNotWithin(StarterProcess starter, String regex) {
+        java.util.regex.Pattern pattern = java.util.regex.Pattern.compile(regex, java.util.regex.Pattern.MULTILINE);
+        assertThrows(AssertionError.class, () -> Await.until("/" + regex + "/", java.time.Duration.ofSeconds(3),
+                () -> pattern.matcher(starter.output()).find()), starter::output);
     }
 
     @Test

@@ -30,7 +30,8 @@ record OneShot(int status, String output) {
         Process p = pb.start();
         try {
             if (!p.waitFor(60, TimeUnit.SECONDS)) {
-                throw new AssertionError(String.join(" ", argv) + " still running after 60 s:\n" + Files.readString(out));
+                throw new AssertionError(String.join(" ", argv) + " still running after 60 s:\n"
+                        + Files.readString(out));
             }
             return new OneShot(p.exitValue(), Files.readString(out));
         } finally {

@@ -7,11 +7,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 
 import org.serverstarter.testkit.Await;
+import org.serverstarter.testkit.Python;
 import org.serverstarter.testkit.Repo;
+import org.serverstarter.testkit.StarterProcess;
+import org.serverstarter.testkit.Superdaemon;
 
 /** The report worker (src/test/resources/workers/report.py) and what it wrote about itself. */
 final class Reports {
@@ -23,27 +28,11 @@ final class Reports {
         this.dir = dir;
     }
 
-    /**
-     * The python3 interpreter itself: where python3 on PATH is a wrapper script (pyenv's shims), a worker killed while
-     * it starts would leave the wrapper's helpers running, which is not what these tests are about.
-     */
-    static final String PYTHON = interpreter();
+    /** The python3 interpreter that runs the workers (not a wrapper script, see testkit's {@link Python}). */
+    static final String PYTHON = Python.INTERPRETER;
 
     /** A python3 that other users may run too (pyenv's lives under /root), for tests that switch users. */
     static final String SYSTEM_PYTHON = "/usr/bin/python3";
-
-    private static String interpreter() {
-        try {
-            Process p = new ProcessBuilder("python3", "-c", "import sys; print(sys.executable)").start();
-            String path = new String(p.getInputStream().readAllBytes()).trim();
-            return p.waitFor() == 0 && !path.isEmpty() ? path : "python3";
-        } catch (IOException e) {
-            return "python3";
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "python3";
-        }
-    }
 
     /** The worker's argv: python3 and the script, run from the source tree. */
     static List<String> worker() {
@@ -56,6 +45,13 @@ final class Reports {
         args.add("--");
         args.addAll(worker());
         return args;
+    }
+
+    /** Our start_server with {@code options} and the report worker, writing its reports to {@code dir}. */
+    static StarterProcess start(Path dir, Map<String, String> env, String... options) {
+        Map<String, String> all = new HashMap<>(env);
+        all.put("REPORT_DIR", dir.toString());
+        return StarterProcess.start(Superdaemon.JAVA, args(options), all, dir);
     }
 
     Properties await(long generation) {

@@ -122,10 +122,12 @@ class PosixTest {
     @Test
     void spawnErrorsComeBackAtOnce() {
         ErrnoException missing = assertThrows(ErrnoException.class, () -> Posix.spawn(new SpawnRequest(
-                "/nonexistent/program", List.of("program"), environment(), null, List.of(), SpawnRequest.Grouping.INHERIT)));
+                "/nonexistent/program", List.of("program"), environment(), null, List.of(),
+                SpawnRequest.Grouping.INHERIT)));
         assertEquals(2, missing.errno());
         ErrnoException noDir = assertThrows(ErrnoException.class, () -> Posix.spawn(new SpawnRequest(
-                "/bin/true", List.of("true"), environment(), "/nonexistent/dir", List.of(), SpawnRequest.Grouping.INHERIT)));
+                "/bin/true", List.of("true"), environment(), "/nonexistent/dir", List.of(),
+                SpawnRequest.Grouping.INHERIT)));
         assertEquals(2, noDir.errno());
     }
 
