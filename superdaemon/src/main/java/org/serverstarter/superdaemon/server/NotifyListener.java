@@ -15,14 +15,12 @@ import org.serverstarter.superdaemon.posix.Posix;
  * name in Linux's abstract namespace, given to workers as {@code NOTIFY_SOCKET=@name}. It has no file, so nothing is
  * left behind whatever way start_server ends, and workers that run as another user can reach it. Anyone on the host
  * could send to it, so nobody's word is taken: a thread of its own waits for datagrams and hands each
- * {@code READY=1} to the supervisor as {@code "READY pid,parent,grandparent,…"}: the sender as the kernel names it
+ * {@code READY=1} to the supervisor as an {@link Event.Ready}: the sender as the kernel names it
  * (SCM_CREDENTIALS, so nobody can claim another pid) and its ancestors, read at once, so that the supervisor accepts
  * READY=1 from a worker or anything it started, and from nobody else. {@code STATUS=} and {@code STOPPING=1} are
  * accepted and ignored.
  */
 final class NotifyListener {
-    static final String READY_EVENT = "READY ";
-
     private final String name;
     private final int fd;
 
@@ -31,7 +29,7 @@ final class NotifyListener {
         this.fd = fd;
     }
 
-    static NotifyListener open(Consumer<String> post) {
+    static NotifyListener open(Consumer<Event> post) {
         byte[] random = new byte[12];
         new SecureRandom().nextBytes(random);
         String name = "@start_server-" + ProcessHandle.current().pid() + "-" + HexFormat.of().formatHex(random);
@@ -50,7 +48,7 @@ final class NotifyListener {
         return listener;
     }
 
-    private void read(Consumer<String> post) {
+    private void read(Consumer<Event> post) {
         while (true) {
             Posix.Datagram datagram;
             try {
@@ -59,31 +57,20 @@ final class NotifyListener {
                 return;
             }
             if (datagram.senderPid() > 0 && datagram.text().lines().anyMatch("READY=1"::equals)) {
-                post.accept(READY_EVENT + String.join(",", lineage(datagram.senderPid())));
+                post.accept(new Event.Ready(lineage(datagram.senderPid())));
             }
         }
     }
 
-    private static List<String> lineage(long pid) {
-        List<String> pids = new ArrayList<>();
-        pids.add(Long.toString(pid));
+    private static List<Long> lineage(long pid) {
+        List<Long> pids = new ArrayList<>();
+        pids.add(pid);
         Optional<ProcessHandle> p = ProcessHandle.of(pid).flatMap(ProcessHandle::parent);
         for (int depth = 0; p.isPresent() && depth < 32; depth++) {
-            pids.add(Long.toString(p.get().pid()));
+            pids.add(p.get().pid());
             p = p.get().parent();
         }
         return pids;
-    }
-
-    /** Whether a READY event came from {@code worker} or one of its descendants. */
-    static boolean isFrom(String readyEvent, long worker) {
-        String w = Long.toString(worker);
-        for (String pid : readyEvent.substring(READY_EVENT.length()).split(",")) {
-            if (pid.equals(w)) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /** The value of {@code NOTIFY_SOCKET}. */

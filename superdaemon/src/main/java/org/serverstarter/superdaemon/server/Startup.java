@@ -6,8 +6,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 
 import org.serverstarter.superdaemon.cli.Options;
 import org.serverstarter.superdaemon.cli.PortSpec;
@@ -79,8 +77,8 @@ public final class Startup {
             throw Fatal.of("cannot load the native C library through jnr-ffi: " + nativeProblem);
         }
 
-        BlockingQueue<String> events = new LinkedBlockingQueue<>();
-        installSignalHandlers(events);
+        PosixOs os = new PosixOs();
+        installSignalHandlers(os);
         try (Cleanup cleanup = new Cleanup()) {
             if (statusFile != null) {
                 statusFile.checkWritable();
@@ -135,10 +133,9 @@ public final class Startup {
                     signalOnTerm, termNumber, listeners.serverStarterPort(), placements,
                     Seconds.clamp(orZero(options.killTimeout())), Seconds.clamp(orZero(options.maxBackoff())),
                     readyTimeout, newWorkerNice),
-                    environment,
-                    statusFile, events);
+                    environment, statusFile, os, System.err::println);
             if (readyTimeout > 0) {
-                environment.overrideForWorkers("NOTIFY_SOCKET", NotifyListener.open(events::add).address());
+                environment.overrideForWorkers("NOTIFY_SOCKET", NotifyListener.open(os::post).address());
             }
             supervisor.useSystemd(Systemd.notifier(inherited.get("NOTIFY_SOCKET")));
             if (log != null) {
@@ -231,12 +228,12 @@ public final class Startup {
      * {@code &}) are reset first, or the JVM would never see those signals. PIPE is ignored, as in Perl, so that a
      * closed log pipe does not kill us and workers inherit it ignored.
      */
-    private static void installSignalHandlers(BlockingQueue<String> events) {
+    private static void installSignalHandlers(PosixOs os) {
         for (String name : List.of("HUP", "INT", "TERM", "ALRM", "USR1")) {
             Posix.defaultSignal(Signals.number(name).getAsInt());
-            Signal.handle(new Signal(name), s -> events.add(name));
+            Signal.handle(new Signal(name), s -> os.post(new Event.Signal(name)));
         }
-        Signal.handle(new Signal("CHLD"), s -> events.add("CHLD"));
+        Signal.handle(new Signal("CHLD"), s -> os.post(Event.CHILD_EXITED));
         Posix.ignoreSignal(Signals.PIPE);
     }
 }

@@ -5,7 +5,6 @@ import java.nio.file.NoSuchFileException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -14,12 +13,11 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 import org.serverstarter.superdaemon.cli.Seconds;
 import org.serverstarter.superdaemon.posix.ErrnoException;
-import org.serverstarter.superdaemon.posix.Posix;
 import org.serverstarter.superdaemon.posix.Signals;
 import org.serverstarter.superdaemon.posix.SpawnRequest;
 
@@ -41,10 +39,8 @@ import org.serverstarter.superdaemon.posix.SpawnRequest;
  * and a program that cannot be executed is reported by {@code posix_spawn} at once instead of by a dying child.
  */
 final class Supervisor {
-    private static final String CHILD = "CHLD";
     /** How long a blocking wait lasts at most; a lost SIGCHLD is then noticed by polling. */
     private static final long MAX_WAIT_MILLIS = 1000;
-    private static final boolean IS_INIT = ProcessHandle.current().pid() == 1;
     /** How often a group that outlived its worker is looked at. */
     private static final long LINGER_POLL_MILLIS = 100;
     private static final int ESRCH = 3;
@@ -52,23 +48,20 @@ final class Supervisor {
     private final Settings settings;
     private final Environment environment;
     private final StatusFile statusFile;
-    private final BlockingQueue<String> events;
+    private final Os os;
+    private final Children children;
+    private final Consumer<String> out;
     private final Deque<String> signals = new ArrayDeque<>();
 
     private Worker current;
     private final Map<Long, Long> oldWorkers = new LinkedHashMap<>();
-    /**
-     * Process groups that were signalled (a worker's group has the worker's pid as its id), with the time after
-     * which they get KILL ({@code --kill-timeout}). The first deadline stands: a later HUP does not push it back.
-     */
-    private final Map<Long, Long> killDeadlines = new LinkedHashMap<>();
+    /** Signalled process groups (a worker's group has the worker's pid as its id) and when they get KILL. */
+    private final KillDeadlines killDeadlines = new KillDeadlines();
     /**
      * Groups whose worker has exited while other processes of the group still run (a wrapper script's children):
      * they keep the sockets, so they are waited for and escalated like the worker itself.
      */
     private final Set<Long> lingeringGroups = new LinkedHashSet<>();
-    /** Exits of our children that the PID 1 orphan reaper collected, for {@link #reap} to report. */
-    private final Map<Long, Integer> reapedByInit = new HashMap<>();
     /** The worker being started, not yet current. */
     private long starting;
     private boolean stopping;
@@ -96,14 +89,17 @@ final class Supervisor {
     }
 
     /**
-     * @param events where signal handlers (installed before the sockets were bound, so that an early TERM is not
-     *               lost) and the notify socket put their events
+     * @param os  processes, clocks, and the events that signal handlers (installed before the sockets were bound, so
+     *            that an early TERM is not lost) and the notify socket post
+     * @param out where the log lines go (stderr, which is the log file once there is one)
      */
-    Supervisor(Settings settings, Environment environment, StatusFile statusFile, BlockingQueue<String> events) {
-        this.events = events;
+    Supervisor(Settings settings, Environment environment, StatusFile statusFile, Os os, Consumer<String> out) {
         this.settings = settings;
         this.environment = environment;
         this.statusFile = statusFile;
+        this.os = os;
+        this.children = new Children(os);
+        this.out = out;
     }
 
     /** Tells systemd about start-up, restarts and shutdown (when it started us with NOTIFY_SOCKET). */
@@ -178,7 +174,7 @@ final class Supervisor {
 
     private boolean autoRestartDue() {
         long interval = Seconds.clamp(environment.number("AUTO_RESTART_INTERVAL", 360));
-        long elapsed = nowSeconds() - lastRestartSeconds;
+        long elapsed = os.currentSeconds() - lastRestartSeconds;
         if (elapsed >= interval && oldWorkers.isEmpty()) {
             log("autorestart triggered (interval=" + interval + ")");
             return true;
@@ -242,7 +238,7 @@ final class Supervisor {
             generation++;
             long pid;
             try {
-                pid = Posix.spawn(new SpawnRequest(settings.program(), settings.argv(),
+                pid = os.spawn(new SpawnRequest(settings.program(), settings.argv(),
                         environment.forWorker(settings.serverStarterPort(), generation), settings.directory(),
                         settings.placements(), settings.newWorkerNice() > 0
                                 ? SpawnRequest.Grouping.OWN_SESSION : SpawnRequest.Grouping.OWN_GROUP));
@@ -275,7 +271,7 @@ final class Supervisor {
      * it was being judged (it is then among the workers shutdown will stop).
      */
     private boolean attemptStart(long pid) {
-        long spawnedNanos = System.nanoTime();
+        long spawnedNanos = os.nanoTime();
         boolean lowered = lowerWhileStarting(pid);
         if (settings.readyTimeout() > 0) {
             Outcome outcome = awaitReady(pid);
@@ -290,11 +286,11 @@ final class Supervisor {
             }
             // At most one attempt per --interval, as without readiness: a program that exits at once (a typo in
             // its flags, a missing jar) must not be respawned in a tight loop.
-            long spentMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - spawnedNanos);
+            long spentMillis = TimeUnit.NANOSECONDS.toMillis(os.nanoTime() - spawnedNanos);
             return sleepUnlessStopping(Seconds.toMillis(settings.interval()) - spentMillis);
         }
         boolean interrupted = sleepUnlessStopping(Seconds.toMillis(settings.interval()));
-        int status = reap(pid);
+        int status = children.reap(pid);
         if (status < 0) {
             started(pid, lowered);
             return true;
@@ -309,7 +305,7 @@ final class Supervisor {
             setAutogroupNice(pid, 0);
         }
         current = new Worker(pid, generation);
-        lastRestartSeconds = nowSeconds();
+        lastRestartSeconds = os.currentSeconds();
         updateStatus();
     }
 
@@ -324,7 +320,7 @@ final class Supervisor {
 
     private boolean setAutogroupNice(long pid, int nice) {
         try {
-            Autogroup.setNice(pid, nice);
+            os.setAutogroupNice(pid, nice);
             return true;
         } catch (NoSuchFileException e) {
             return false; // already gone; reaped as a failed start
@@ -342,7 +338,7 @@ final class Supervisor {
      * failed: the latter is stopped like an old worker, and the current generation keeps serving.
      */
     private Outcome awaitReady(long pid) {
-        long deadline = System.nanoTime() + Seconds.toNanos(settings.readyTimeout());
+        long deadline = os.nanoTime() + Seconds.toNanos(settings.readyTimeout());
         while (true) {
             if (readyPids.remove(pid)) {
                 return Outcome.READY;
@@ -350,13 +346,13 @@ final class Supervisor {
             if (stopRequested()) {
                 return Outcome.STOPPING;
             }
-            int status = reap(pid);
+            int status = children.reap(pid);
             if (status >= 0) {
                 log("new worker " + pid + " seems to have failed to start, exit status:" + status);
                 afterWorkerExit(pid, true);
                 return Outcome.FAILED;
             }
-            String event = poll(deadline);
+            Event event = poll(deadline);
             if (event == null) {
                 log("new worker " + pid + " did not send READY=1 within " + settings.readyTimeout()
                         + " secs, sending TERM");
@@ -393,7 +389,7 @@ final class Supervisor {
             armKill(group);
         }
         while (!oldWorkers.isEmpty() || !lingeringGroups.isEmpty()) {
-            String event = poll(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(MAX_WAIT_MILLIS));
+            Event event = poll(os.nanoTime() + TimeUnit.MILLISECONDS.toNanos(MAX_WAIT_MILLIS));
             if (event != null) {
                 absorb(event, 0);
             }
@@ -413,14 +409,14 @@ final class Supervisor {
         if (exit != null || !signals.isEmpty()) {
             return exit;
         }
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(MAX_WAIT_MILLIS);
+        long deadline = os.nanoTime() + TimeUnit.MILLISECONDS.toNanos(MAX_WAIT_MILLIS);
         while (true) {
-            String event = poll(deadline);
+            Event event = poll(deadline);
             if (event == null) {
                 return currentExit();
             }
-            if (!event.equals(CHILD) && !event.startsWith(NotifyListener.READY_EVENT)) {
-                queue(event);
+            if (event instanceof Event.Signal signal) {
+                queue(signal.name());
                 return currentExit();
             }
             exit = currentExit();
@@ -434,18 +430,18 @@ final class Supervisor {
         if (current == null) {
             return null;
         }
-        int status = reap(current.pid());
+        int status = children.reap(current.pid());
         return status >= 0 ? new Exit(current.pid(), status) : null;
     }
 
     /** Sleeps; TERM or INT end the sleep early (returning true), other signals are kept for the loop. */
     private boolean sleepUnlessStopping(long millis) {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(0, millis));
+        long deadline = os.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(0, millis));
         while (true) {
             if (stopRequested()) {
                 return true;
             }
-            String event = poll(deadline);
+            Event event = poll(deadline);
             if (event == null) {
                 return false;
             }
@@ -455,9 +451,9 @@ final class Supervisor {
 
     /** The kill-old-delay is slept in full, whatever arrives (Perl 0.33, #44). */
     private void sleepIgnoringSignals(long millis) {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        long deadline = os.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
         while (true) {
-            String event = poll(deadline);
+            Event event = poll(deadline);
             if (event == null) {
                 return;
             }
@@ -470,23 +466,14 @@ final class Supervisor {
      * a second, does what must not wait for the main loop: KILL for the groups past their deadline, reaping the old
      * workers (a timed-out new one included) and the logger, watching lingering groups, retrying the status file.
      */
-    private String poll(long deadlineNanos) {
+    private Event poll(long deadlineNanos) {
         while (true) {
             housekeeping();
-            long now = System.nanoTime();
+            long now = os.nanoTime();
             long wakeUp = Math.min(deadlineNanos - now, TimeUnit.MILLISECONDS.toNanos(
                     lingeringGroups.isEmpty() ? MAX_WAIT_MILLIS : LINGER_POLL_MILLIS));
-            for (long killAt : killDeadlines.values()) {
-                wakeUp = Math.min(wakeUp, killAt - now);
-            }
-            String event;
-            try {
-                event = wakeUp <= 0 ? events.poll() : events.poll(wakeUp, TimeUnit.NANOSECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("supervisor interrupted", e);
-            }
-            if (event != null || deadlineNanos - System.nanoTime() <= 0) {
+            Event event = os.awaitEvent(killDeadlines.earliest(now + wakeUp));
+            if (event != null || deadlineNanos - os.nanoTime() <= 0) {
                 if (event == null) {
                     housekeeping();
                 }
@@ -497,17 +484,17 @@ final class Supervisor {
 
     private void housekeeping() {
         escalate();
-        reapOrphans();
+        children.collectOrphans(this::isOurChild);
         reapOldWorkers();
         reapLogger();
         watchLingeringGroups();
-        if (statusFailing && System.nanoTime() - statusRetryNanos >= 0) {
+        if (statusFailing && os.nanoTime() - statusRetryNanos >= 0) {
             updateStatus();
         }
     }
 
     private void drainEvents() {
-        for (String event; (event = events.poll()) != null; ) {
+        for (Event event; (event = os.awaitEvent(os.nanoTime())) != null; ) {
             absorb(event, 0);
         }
     }
@@ -523,7 +510,7 @@ final class Supervisor {
     /** Reaps the old workers that have exited: signalled generations, and new ones that missed their deadline. */
     private void reapOldWorkers() {
         for (long pid : new ArrayList<>(oldWorkers.keySet())) {
-            int status = reap(pid);
+            int status = children.reap(pid);
             if (status >= 0) {
                 // Perl's words: "worker" while shutting down, "old worker" otherwise.
                 oldWorkers.remove(pid);
@@ -541,7 +528,7 @@ final class Supervisor {
      */
     private void afterWorkerExit(long pid, boolean unasked) {
         if (!groupAlive(pid)) {
-            killDeadlines.remove(pid);
+            killDeadlines.cancel(pid);
             return;
         }
         lingeringGroups.add(pid);
@@ -559,15 +546,15 @@ final class Supervisor {
             long group = it.next();
             if (!groupAlive(group)) {
                 it.remove();
-                killDeadlines.remove(group);
+                killDeadlines.cancel(group);
                 log("the processes of worker " + group + "'s group have exited");
             }
         }
     }
 
-    private static boolean groupAlive(long group) {
+    private boolean groupAlive(long group) {
         try {
-            Posix.kill(-group, 0);
+            os.kill(-group, 0);
             return true;
         } catch (ErrnoException e) {
             return e.errno() != ESRCH;
@@ -577,7 +564,7 @@ final class Supervisor {
     private void reapLogger() {
         for (int i = 0; i < otherChildren.size(); i++) {
             long pid = otherChildren.get(i);
-            int status = reap(pid);
+            int status = children.reap(pid);
             if (status >= 0) {
                 otherChildren.remove(i--);
                 long restarted = log == null ? -1 : log.loggerExited(pid, status);
@@ -588,52 +575,24 @@ final class Supervisor {
         }
     }
 
-    /**
-     * As PID 1 (in a container) every orphan of the namespace becomes our child and must be reaped, or zombies pile
-     * up. The exit of one of our own children found this way is kept for {@link #reap}.
-     */
-    private void reapOrphans() {
-        if (!IS_INIT) {
-            return;
-        }
-        for (long[] exited; (exited = Posix.reapAnyChild()) != null; ) {
-            long pid = exited[0];
-            if ((current != null && current.pid() == pid) || pid == starting || oldWorkers.containsKey(pid)
-                    || otherChildren.contains(pid)) {
-                reapedByInit.put(pid, (int) exited[1]);
-            }
-        }
-    }
-
-    /** The raw wait status of our child {@code pid} if it has exited, else -1. */
-    private int reap(long pid) {
-        Integer collected = reapedByInit.remove(pid);
-        if (collected != null) {
-            return collected;
-        }
-        try {
-            return Posix.reap(pid);
-        } catch (ErrnoException e) {
-            // ECHILD: already gone. Report it as a plain exit rather than wait for ever.
-            return 0;
-        }
+    /** As PID 1, what {@link Children#collectOrphans} must keep: our workers and the logger. */
+    private boolean isOurChild(long pid) {
+        return current != null && current.pid() == pid || pid == starting || oldWorkers.containsKey(pid)
+                || otherChildren.contains(pid);
     }
 
     /**
      * Sorts an event: child exits are reaped where they are needed, a READY=1 counts only for the worker being
      * started ({@code awaited}, or none), and signals wait for the loop.
      */
-    private void absorb(String event, long awaited) {
-        if (event.equals(CHILD)) {
-            return;
-        }
-        if (event.startsWith(NotifyListener.READY_EVENT)) {
-            if (awaited > 0 && NotifyListener.isFrom(event, awaited)) {
+    private void absorb(Event event, long awaited) {
+        if (event instanceof Event.Ready ready) {
+            if (awaited > 0 && ready.isFrom(awaited)) {
                 readyPids.add(awaited);
             }
-            return;
+        } else if (event instanceof Event.Signal signal) {
+            queue(signal.name());
         }
-        queue(event);
     }
 
     /**
@@ -649,24 +608,17 @@ final class Supervisor {
 
     private void armKill(long pid) {
         if (settings.killTimeout() > 0) {
-            killDeadlines.putIfAbsent(pid, System.nanoTime() + Seconds.toNanos(settings.killTimeout()));
+            killDeadlines.arm(pid, os.nanoTime() + Seconds.toNanos(settings.killTimeout()));
         }
     }
 
     /** {@code --kill-timeout}: KILL for the signalled groups that are still there after it. */
     private void escalate() {
-        long now = System.nanoTime();
-        for (var it = killDeadlines.entrySet().iterator(); it.hasNext(); ) {
-            var entry = it.next();
-            if (now - entry.getValue() >= 0) {
-                it.remove();
-                long pid = entry.getKey();
-                if (oldWorkers.containsKey(pid) || lingeringGroups.contains(pid)) {
-                    log((oldWorkers.containsKey(pid) ? "worker " + pid : "the group of worker " + pid)
-                            + " is still running " + settings.killTimeout()
-                            + " secs after it was signalled, sending KILL");
-                    signal(pid, Signals.KILL);
-                }
+        for (long pid : killDeadlines.takeDue(os.nanoTime())) {
+            if (oldWorkers.containsKey(pid) || lingeringGroups.contains(pid)) {
+                log((oldWorkers.containsKey(pid) ? "worker " + pid : "the group of worker " + pid)
+                        + " is still running " + settings.killTimeout() + " secs after it was signalled, sending KILL");
+                signal(pid, Signals.KILL);
             }
         }
     }
@@ -705,7 +657,7 @@ final class Supervisor {
                 log(e.getMessage() + " (still serving; trying again every second)");
             }
             statusFailing = true;
-            statusRetryNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(MAX_WAIT_MILLIS);
+            statusRetryNanos = os.nanoTime() + TimeUnit.MILLISECONDS.toNanos(MAX_WAIT_MILLIS);
         }
     }
 
@@ -715,10 +667,10 @@ final class Supervisor {
      */
     private void signal(long pid, int number) {
         try {
-            Posix.kill(-pid, number);
+            os.kill(-pid, number);
         } catch (ErrnoException e) {
             try {
-                Posix.kill(pid, number);
+                os.kill(pid, number);
             } catch (ErrnoException gone) {
                 // The worker exited in the meantime; its exit is reaped and reported as usual.
             }
@@ -746,12 +698,8 @@ final class Supervisor {
         return value == null || value.isEmpty() || value.equals("0");
     }
 
-    private static long nowSeconds() {
-        return System.currentTimeMillis() / 1000;
-    }
-
-    private static void log(String line) {
-        System.err.println(line);
+    private void log(String line) {
+        out.accept(line);
     }
 
     /**
