@@ -10,6 +10,7 @@ import org.serverstarter.superdaemon.cli.Options;
 import org.serverstarter.superdaemon.cli.UsageException;
 import org.serverstarter.superdaemon.client.RestartClient;
 import org.serverstarter.superdaemon.client.StopClient;
+import org.serverstarter.superdaemon.server.Config;
 import org.serverstarter.superdaemon.server.Fatal;
 import org.serverstarter.superdaemon.server.Startup;
 
@@ -64,22 +65,12 @@ public final class Main {
             System.out.println(VERSION);
             return 0;
         }
-        options.durations().forEach((name, seconds) -> {
-            if (seconds != null && seconds < 0) {
-                throw Fatal.of("invalid --" + name + " value:" + seconds + " (0 or more seconds)");
-            }
-        });
+        Config.checkCommon(options);
         if (options.restart()) {
             return RestartClient.run(options);
         }
         if (options.stop()) {
             return StopClient.run(options);
-        }
-        if (options.daemonize() && options.logFile() == null) {
-            throw Fatal.of("Usage: --log-file option must be specified together with --daemonize");
-        }
-        if (options.program().isEmpty()) {
-            throw Fatal.of("server program not specified");
         }
         return Startup.run(options);
     }
