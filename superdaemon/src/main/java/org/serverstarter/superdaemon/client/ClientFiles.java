@@ -2,7 +2,9 @@ package org.serverstarter.superdaemon.client;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -13,7 +15,6 @@ import org.serverstarter.superdaemon.posix.ErrnoException;
 import org.serverstarter.superdaemon.posix.Posix;
 
 import org.serverstarter.superdaemon.server.Fatal;
-import org.serverstarter.superdaemon.server.PidFile;
 
 /**
  * What both client modes share: finding the running start_server through its pid file, and waiting with an optional
@@ -27,20 +28,87 @@ final class ClientFiles {
     private ClientFiles() {
     }
 
-    /** The first line of the pid file, or Perl's error when it cannot be read. */
-    static String readPid(String path) {
+    /**
+     * Opens one of start_server's files for reading, or its lock: not through a symbolic link, not a FIFO (which
+     * would block), not a file with a second name. In a directory others may write to, such a name may lead to
+     * another instance's file, whose server would then be signalled.
+     */
+    static int open(String path) {
+        int fd;
         try {
-            return PidFile.readPid(Path.of(path));
-        } catch (NoSuchFileException e) {
-            throw new Fatal("failed to open file:" + path + ":No such file or directory", 2);
-        } catch (IOException e) {
-            throw Fatal.of("failed to open file:" + path + ":" + e.getMessage());
+            fd = Posix.openReadOnlyNoFollow(path);
+        } catch (ErrnoException e) {
+            throw Fatal.of("failed to open file:" + path + ":", e);
         }
+        try {
+            Posix.FileStatus file = Posix.status(fd);
+            if (!file.isRegularFile() || file.links() != 1) {
+                throw Fatal.of("refusing " + path + ": " + (file.isRegularFile()
+                        ? "it has " + file.links() + " names (hard links)" : "not a regular file"));
+            }
+            return fd;
+        } catch (ErrnoException e) {
+            Posix.close(fd);
+            throw Fatal.of("failed to open file:" + path + ":", e);
+        } catch (Fatal e) {
+            Posix.close(fd);
+            throw e;
+        }
+    }
+
+    /** At most {@code max} bytes from the start of the file open at {@code fd}. */
+    static String read(int fd, int max, String path) {
+        byte[] buffer = new byte[max];
+        int length = 0;
+        while (length < max) {
+            byte[] chunk = new byte[max - length];
+            long n = Posix.readAt(fd, chunk, length);
+            if (n < 0) {
+                throw Fatal.of("failed to read file:" + path);
+            }
+            if (n == 0) {
+                break;
+            }
+            System.arraycopy(chunk, 0, buffer, length, (int) n);
+            length += (int) n;
+        }
+        return new String(buffer, 0, length, StandardCharsets.US_ASCII);
+    }
+
+    /** The first line of the pid file open at {@code fd}, without its line break. */
+    static String readPid(int fd, String path) {
+        String content = read(fd, 64, path);
+        int newline = content.indexOf('\n');
+        return newline < 0 ? content : content.substring(0, newline);
     }
 
     /** The {@code System.nanoTime()} at which to give up; practically never without a timeout. */
     static long deadline(Long timeoutSeconds) {
         return System.nanoTime() + Seconds.toNanos(timeoutSeconds == null ? Seconds.MAX : timeoutSeconds);
+    }
+
+    /**
+     * Whether the start_server that ran from the pid file open at {@code fd} has finished: the pid has exited and the
+     * file is no longer at its name. Another process may hold or wait for the lock too (anyone who may read the
+     * file may lock it), so the lock alone cannot say.
+     */
+    static boolean finished(String path, int fd, long pid) {
+        try {
+            Posix.kill(pid, 0);
+            return false;
+        } catch (ErrnoException e) {
+            if (e.errno() != ESRCH) {
+                return false;
+            }
+        }
+        try {
+            Object named = Files.getAttribute(Path.of(path), "unix:ino", LinkOption.NOFOLLOW_LINKS);
+            return !named.equals(Posix.status(fd).inode());
+        } catch (NoSuchFileException e) {
+            return true;
+        } catch (IOException | ErrnoException e) {
+            return false;
+        }
     }
 
     static Fatal timedOut(Long timeoutSeconds, String what) {
@@ -64,7 +132,7 @@ final class ClientFiles {
      * descriptor of the file.
      */
     static long runningPid(String path, int lockFd, String signal) throws ErrnoException {
-        String text = readPid(path);
+        String text = readPid(lockFd, path);
         String stale = "failed to send SIG" + signal + " to the server process:No such process (stale pid file " + path
                 + ": ";
         if (Posix.tryLockExclusive(lockFd)) {

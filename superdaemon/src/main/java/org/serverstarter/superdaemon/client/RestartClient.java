@@ -1,10 +1,5 @@
 package org.serverstarter.superdaemon.client;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.TreeSet;
@@ -34,12 +29,7 @@ public final class RestartClient {
         if (options.pidFile() == null || options.statusFile() == null) {
             throw Fatal.of("--restart option requires --pid-file and --status-file to be set as well");
         }
-        int fd;
-        try {
-            fd = Posix.openReadOnly(options.pidFile());
-        } catch (ErrnoException e) {
-            throw Fatal.of("failed to open file:" + options.pidFile() + ":", e);
-        }
+        int fd = ClientFiles.open(options.pidFile());
         Path status = Path.of(options.statusFile());
         TreeSet<Long> before;
         try {
@@ -70,14 +60,13 @@ public final class RestartClient {
 
     private static TreeSet<Long> generations(Path status) {
         TreeSet<Long> generations = new TreeSet<>();
+        // A status file lists a few workers; a huge one is not ours and is read no further than this.
+        int fd = ClientFiles.open(status.toString());
         List<String> lines;
-        try (InputStream in = Files.newInputStream(status)) {
-            // A status file lists a few workers; a huge one is not ours and is read no further than this.
-            lines = new String(in.readNBytes(MAX_BYTES), StandardCharsets.US_ASCII).lines().toList();
-        } catch (NoSuchFileException e) {
-            throw new Fatal("failed to open file:" + status + ":No such file or directory", 2);
-        } catch (IOException e) {
-            throw Fatal.of("failed to open file:" + status + ":" + e.getMessage());
+        try {
+            lines = ClientFiles.read(fd, MAX_BYTES, status.toString()).lines().toList();
+        } finally {
+            Posix.close(fd);
         }
         for (String line : lines) {
             Matcher m = GENERATION.matcher(line);

@@ -23,27 +23,18 @@ public final class StopClient {
             throw Fatal.of("--stop option requires --pid-file to be set as well");
         }
         String path = options.pidFile();
-        int fd;
-        try {
-            fd = Posix.openReadOnly(path);
-        } catch (ErrnoException e) {
-            throw Fatal.of("failed to open file:" + path + ":", e);
-        }
+        int fd = ClientFiles.open(path);
         try {
             System.err.println("stop_server (pid:" + ProcessHandle.current().pid() + ") stopping now (pid:"
-                    + ClientFiles.readPid(path) + ")...");
+                    + ClientFiles.readPid(fd, path) + ")...");
             long pid = ClientFiles.runningPid(path, fd, "TERM");
             try {
                 Posix.kill(pid, Signals.TERM);
             } catch (ErrnoException e) {
                 throw Fatal.of("failed to send SIGTERM to the server process:", e);
             }
-            if (options.timeout() == null) {
-                Posix.lockExclusive(fd);
-                return 0;
-            }
             long deadline = ClientFiles.deadline(options.timeout());
-            while (!Posix.tryLockExclusive(fd)) {
+            while (!Posix.tryLockExclusive(fd) && !ClientFiles.finished(path, fd, pid)) {
                 if (System.nanoTime() - deadline > 0) {
                     throw ClientFiles.timedOut(options.timeout(), "start_server (pid " + pid + ") to exit");
                 }

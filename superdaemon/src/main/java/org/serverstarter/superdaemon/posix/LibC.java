@@ -29,6 +29,8 @@ public interface LibC {
 
     long read(int fd, @Out byte[] buffer, long length);
 
+    long pread(int fd, @Out byte[] buffer, long length, long offset);
+
     long write(int fd, @In byte[] buffer, long length);
 
     long pwrite(int fd, @In byte[] buffer, long length, long offset);

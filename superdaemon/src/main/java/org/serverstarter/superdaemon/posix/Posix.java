@@ -61,6 +61,8 @@ public final class Posix {
     private static final int O_NOFOLLOW = "aarch64".equals(System.getProperty("os.arch")) ? 0x8000 : 0x20000;
     private static final int SOCK_NONBLOCK = 0x800;
     private static final int F_DUPFD_CLOEXEC = 1030;
+    private static final int F_GETFL = 3;
+    private static final int F_SETFL = 4;
     private static final int EAGAIN = 11;
     private static final int ECONNREFUSED = 111;
     private static final int ENOENT = 2;
@@ -327,14 +329,28 @@ public final class Posix {
 
     // ---- file descriptors and files ----------------------------------------------------------------------------
 
-    /** Opens a file for appending, creating it (mode 0666 less the umask), close-on-exec. */
-    public static int openAppend(String path) throws ErrnoException {
-        return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC);
+    /**
+     * Opens a file for appending, creating it (mode 0666 less the umask), close-on-exec; through a final symbolic link
+     * only if {@code followLink}.
+     */
+    public static int openAppend(String path, boolean followLink) throws ErrnoException {
+        // Non-blocking only for the open itself, which would otherwise wait for ever for a FIFO's reader.
+        int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK | (followLink ? 0 : O_NOFOLLOW));
+        int flags = c().fcntl(fd, F_GETFL, 0);
+        if (flags < 0 || c().fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+            ErrnoException e = lastError();
+            close(fd);
+            throw e;
+        }
+        return fd;
     }
 
-    /** Opens a file for reading, close-on-exec; enough for {@code flock}. */
-    public static int openReadOnly(String path) throws ErrnoException {
-        return open(path, O_RDONLY | O_CLOEXEC);
+    /**
+     * Opens a file for reading (and {@code flock}), close-on-exec, never through a symbolic link and without waiting
+     * for a FIFO's writer; the caller checks with {@link #status} what it got.
+     */
+    public static int openReadOnlyNoFollow(String path) throws ErrnoException {
+        return open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     }
 
     /** Opens a file for reading and writing, without truncating it, close-on-exec. */
@@ -376,6 +392,16 @@ public final class Posix {
     public static long read(int fd, byte[] buffer) {
         while (true) {
             long n = c().read(fd, buffer, buffer.length);
+            if (n >= 0 || LastError.getLastError(Lib.RUNTIME) != EINTR) {
+                return n;
+            }
+        }
+    }
+
+    /** Reads up to {@code buffer.length} bytes from {@code offset}, whatever the descriptor's own offset. */
+    public static long readAt(int fd, byte[] buffer, long offset) {
+        while (true) {
+            long n = c().pread(fd, buffer, buffer.length, offset);
             if (n >= 0 || LastError.getLastError(Lib.RUNTIME) != EINTR) {
                 return n;
             }
@@ -467,16 +493,6 @@ public final class Posix {
 
     public static int umask(int mask) {
         return c().umask(mask);
-    }
-
-    /** Takes an exclusive {@code flock}, waiting for it (retrying when a signal interrupts the wait). */
-    public static void lockExclusive(int fd) throws ErrnoException {
-        while (c().flock(fd, LOCK_EX) != 0) {
-            ErrnoException e = lastError();
-            if (e.errno() != EINTR) {
-                throw e;
-            }
-        }
     }
 
     /** Tries an exclusive {@code flock} without waiting; false if another process holds one. */

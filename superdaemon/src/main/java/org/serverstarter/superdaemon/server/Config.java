@@ -71,6 +71,7 @@ public record Config(List<PortSpec> ports, List<String> paths, int pathMode, int
             }
         }
         int pathMode = pathMode(options.pathMode());
+        checkFileNames(options);
         Listeners.workerFds(ports, options.paths().size(), options.logFile() != null);
         checkDirectory(options.dir(), "failed to chdir:");
         // Perl silently loads nothing from a missing envdir; a mistyped one would start workers without their settings.
@@ -82,6 +83,25 @@ public record Config(List<PortSpec> ports, List<String> paths, int pathMode, int
                 options.interval() == null ? 1 : Seconds.clamp(options.interval()), signalOnHup, hupNumber,
                 signalOnTerm, termNumber, Seconds.clamp(orZero(options.killTimeout())),
                 Seconds.clamp(orZero(options.maxBackoff())), readyTimeout(options), newWorkerNice(options));
+    }
+
+    /**
+     * Names the JVM cannot encode (non-ASCII under {@code LC_ALL=C}) would reach the system mangled, as another file:
+     * {@link Path#of} refuses them here, in one line ({@code Main}); and a status file needs a name of its own beside
+     * which its temporary files go.
+     */
+    private static void checkFileNames(Options options) {
+        List<String> names = new ArrayList<>(options.paths());
+        for (String name : new String[] {options.pidFile(), options.statusFile(), options.dir(), options.envdir(),
+                options.logFile() == null || LogOutput.isCommand(options.logFile()) ? null : options.logFile()}) {
+            if (name != null) {
+                names.add(name);
+            }
+        }
+        names.forEach(Path::of);
+        if (options.statusFile() != null && Path.of(options.statusFile()).getFileName() == null) {
+            throw Fatal.of("invalid --status-file value:" + options.statusFile() + " (a file name is needed)");
+        }
     }
 
     private static void checkDirectory(String dir, String prefix) {

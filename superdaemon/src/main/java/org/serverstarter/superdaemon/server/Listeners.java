@@ -158,13 +158,15 @@ final class Listeners {
      */
     private static int bindUnix(String path, int mode, int backlog, Cleanup cleanup) {
         Path file = Path.of(path);
+        // To the kernel a leading '@' names the abstract namespace; Perl's start_server makes a file of that name.
+        String name = path.startsWith("@") ? "./" + path : path;
         if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
             if (!isSocket(file)) {
                 // Perl deletes whatever is there without a word; a regular file is not ours to delete.
                 throw new Fatal("failed to listen to file " + path + ":File exists (and is not a socket)", 17);
             }
             try {
-                if (Posix.unixSocketAccepts(path)) {
+                if (Posix.unixSocketAccepts(name)) {
                     throw new Fatal("failed to listen to file " + path
                             + ":Address already in use (a process accepts connections on it)", EADDRINUSE);
                 }
@@ -186,13 +188,9 @@ final class Listeners {
         }
         cleanup.add(() -> Posix.close(fd));
         try {
-            Posix.bind(fd, path);
-        } catch (ErrnoException e) {
-            throw Fatal.of("failed to listen to file " + path + ":", e);
-        }
-        removeOnExit(file, cleanup);
-        try {
-            setMode(path, mode);
+            Posix.bind(fd, name);
+            long inode = claim(name, mode);
+            removeOnExit(file, inode, cleanup);
             Posix.listen(fd, backlog);
         } catch (ErrnoException e) {
             throw Fatal.of("failed to listen to file " + path + ":", e);
@@ -200,22 +198,27 @@ final class Listeners {
         return fd;
     }
 
-    /** chmod of the socket file just bound, through a handle that does not follow a link put there since. */
-    private static void setMode(String path, int mode) throws ErrnoException {
+    /**
+     * Sets the mode of the socket file just bound, through a handle that follows no link, and returns its inode; but
+     * only if what is at the name now is a socket of ours with one name: in a directory others may write to, the
+     * file may have been swapped for a link to another socket, whose mode must not change.
+     */
+    static long claim(String path, int mode) throws ErrnoException {
         int handle = Posix.openPathNoFollow(path);
         try {
-            if (!Posix.status(handle).isSocket()) {
-                throw new ErrnoException(EEXIST, "File exists (replaced by something that is not a socket)");
+            Posix.FileStatus file = Posix.status(handle);
+            if (!file.isSocket() || file.links() != 1 || file.uid() != Posix.effectiveUid()) {
+                throw new ErrnoException(EEXIST, "File exists (replaced while it was bound)");
             }
             Posix.chmod(handle, mode);
+            return file.inode();
         } finally {
             Posix.close(handle);
         }
     }
 
     /** Only our own socket is removed: another start_server may have replaced the file since. */
-    private static void removeOnExit(Path file, Cleanup cleanup) {
-        Object inode = inode(file);
+    private static void removeOnExit(Path file, Object inode, Cleanup cleanup) {
         cleanup.add(() -> {
             if (isSocket(file) && Objects.equals(inode(file), inode)) {
                 try {
@@ -242,7 +245,7 @@ final class Listeners {
             String key = i < ports.size() ? ports.get(i).envKey() : paths.get(i - ports.size());
             result.listeners.add(new Listener(key, fds.get(i), workerFds.get(i)));
             if (i >= ports.size()) {
-                removeOnExit(Path.of(key), cleanup);
+                removeOnExit(Path.of(key), inode(Path.of(key)), cleanup);
             }
         }
         return result;

@@ -30,6 +30,7 @@ final class LogOutput {
     private static final long QUICK_EXIT_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final int QUICK_EXITS_TOLERATED = 3;
     private static final int ELOOP = 40;
+    private static final int EACCES = 13;
 
     private final String spec;
     private final int fd;
@@ -82,23 +83,74 @@ final class LogOutput {
     }
 
     /**
-     * Opens the log file for appending. A link at its name is followed only if it belongs to start_server's user or
-     * root (the rule of Linux's {@code protected_symlinks}, kept where that is off): in a shared directory, another
-     * user's link would make start_server append its output to a file of their choosing.
+     * Opens the log file for appending, never waiting for a FIFO's reader. In a directory other users may write to,
+     * it must be a file that cannot have been planted there: a regular file of start_server's user or root with a
+     * single name, reached through no link or one of theirs (Linux's {@code protected_symlinks} and
+     * {@code protected_regular} rules, kept where those are off). Anywhere else, as in Perl, whatever is there.
      */
     private static int openFile(String spec) throws ErrnoException {
+        int fd;
         try {
-            Path path = Path.of(spec);
-            if (Files.isSymbolicLink(path)) {
-                int owner = (Integer) Files.getAttribute(path, "unix:uid", LinkOption.NOFOLLOW_LINKS);
-                if (owner != 0 && owner != Posix.effectiveUid()) {
-                    throw new ErrnoException(ELOOP, "a symbolic link owned by uid " + owner + ", not followed");
+            fd = Posix.openAppend(spec, false);
+        } catch (ErrnoException e) {
+            if (e.errno() != ELOOP) {
+                throw e;
+            }
+            fd = openThroughLink(spec);
+        }
+        try {
+            Posix.FileStatus file = Posix.status(fd);
+            if (file.isRegularFile() && inSharedDirectory(spec)) {
+                if (file.links() != 1) {
+                    throw new ErrnoException(EACCES, "it has " + file.links() + " names (hard links)");
+                }
+                if (file.uid() != 0 && file.uid() != Posix.effectiveUid()) {
+                    throw new ErrnoException(EACCES, "owned by uid " + file.uid() + " in a directory others may write");
                 }
             }
-        } catch (IOException e) {
-            // Gone in between: open says what is there now.
+        } catch (ErrnoException e) {
+            Posix.close(fd);
+            throw e;
         }
-        return Posix.openAppend(spec);
+        return fd;
+    }
+
+    /** Follows a link at the log's name only if it is root's or ours, and checks it named that file all along. */
+    private static int openThroughLink(String spec) throws ErrnoException {
+        int owner = linkOwner(spec);
+        if (owner != 0 && owner != Posix.effectiveUid()) {
+            throw new ErrnoException(ELOOP, "a symbolic link owned by uid " + owner + ", not followed");
+        }
+        int fd = Posix.openAppend(spec, true);
+        Posix.FileStatus opened = Posix.status(fd);
+        try {
+            var named = Files.readAttributes(Path.of(spec), "unix:ino,dev");
+            if (linkOwner(spec) == owner && named.get("ino").equals(opened.inode())
+                    && named.get("dev").equals(opened.device())) {
+                return fd;
+            }
+        } catch (IOException e) {
+            // Gone in between: refused below, like a swapped link.
+        }
+        Posix.close(fd);
+        throw new ErrnoException(ELOOP, "the symbolic link changed while it was followed");
+    }
+
+    private static int linkOwner(String spec) throws ErrnoException {
+        try {
+            return (Integer) Files.getAttribute(Path.of(spec), "unix:uid", LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException e) {
+            throw new ErrnoException(ELOOP, "the symbolic link changed while it was followed");
+        }
+    }
+
+    private static boolean inSharedDirectory(String spec) {
+        try {
+            Path parent = Path.of(spec).toAbsolutePath().getParent();
+            return ((Integer) Files.getAttribute(parent, "unix:mode") & 0022) != 0;
+        } catch (IOException | RuntimeException e) {
+            return true;
+        }
     }
 
     private void startLogger() throws ErrnoException {

@@ -43,7 +43,7 @@ public final class PidFile {
             long inode = checkOurs(path, fd);
             if (!Posix.tryLockExclusive(fd)) {
                 throw new Fatal("failed to lock file:" + path + ": another start_server holds it (pid "
-                        + readPidOrUnknown(Path.of(path)) + ")", EWOULDBLOCK);
+                        + readPidOrUnknown(fd) + ")", EWOULDBLOCK);
             }
             PidFile pidFile = new PidFile(path, fd, inode);
             pidFile.write(ProcessHandle.current().pid());
@@ -111,23 +111,16 @@ public final class PidFile {
         return status.inode();
     }
 
-    /** The first line of a pid file, without its line break, as {@code --restart} and {@code --stop} read it. */
-    public static String readPid(Path path) throws IOException {
-        byte[] head;
-        try (var in = Files.newInputStream(path)) {
-            head = in.readNBytes(64);
-        }
-        String content = new String(head, StandardCharsets.US_ASCII);
-        int newline = content.indexOf('\n');
-        return newline < 0 ? content : content.substring(0, newline);
-    }
-
-    private static String readPidOrUnknown(Path path) {
-        try {
-            return readPid(path);
-        } catch (IOException e) {
+    /** The pid the running instance wrote, read through our own descriptor of the file. */
+    private static String readPidOrUnknown(int fd) {
+        byte[] head = new byte[32];
+        long n = Posix.readAt(fd, head, 0);
+        if (n <= 0) {
             return "unknown";
         }
+        String content = new String(head, 0, (int) n, StandardCharsets.US_ASCII);
+        int newline = content.indexOf('\n');
+        return newline < 0 ? content : content.substring(0, newline);
     }
 
     /**

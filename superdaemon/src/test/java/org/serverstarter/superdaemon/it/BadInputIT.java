@@ -178,7 +178,8 @@ class BadInputIT {
                 TimeUnit.MILLISECONDS.sleep(delay); // the point of the test is an arbitrary moment, not an event
                 p.signal("TERM");
                 int status = p.awaitExit(Reports.TIMEOUT);
-                assertTrue(status == 0 || status == 143, "TERM after " + delay + " ms: status " + status);
+                assertTrue(status == 0 || status == 143, "TERM after " + delay + " ms: status " + status + "; output:\n"
+                        + p.output());
                 Process probe = new ProcessBuilder("ps", "-o", "pid=,stat=,args=", "-g", Long.toString(p.pid()))
                         .redirectErrorStream(true).start();
                 // Zombies are not counted: when TERM hits a worker that is still starting (pyenv's python3 is a

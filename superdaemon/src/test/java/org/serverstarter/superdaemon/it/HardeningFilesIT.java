@@ -110,6 +110,25 @@ class HardeningFilesIT {
     }
 
     @Test
+    void inADirectoryOthersMayWriteTheLogMustBeAFileNobodyElseCouldHavePlanted() throws Exception {
+        Path shared = Files.createDirectory(dir.resolve("shared"));
+        Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Path victim = Files.writeString(dir.resolve("victim"), "precious\n");
+        Path hardLink = Files.createLink(shared.resolve("log"), victim);
+        OneShot linked = OneShot.run(dir, Map.of("REPORT_DIR", dir.toString()),
+                Reports.args("--log-file=" + hardLink).toArray(String[]::new));
+        assertEquals(13, linked.status(), linked.output());
+        assertEquals("failed to open log file:" + hardLink + ": it has 2 names (hard links)", linked.output().strip());
+        Path foreign = Files.writeString(shared.resolve("log2"), "");
+        Files.setAttribute(foreign, "unix:uid", 65534);
+        OneShot notOurs = OneShot.run(dir, Map.of("REPORT_DIR", dir.toString()),
+                Reports.args("--log-file=" + foreign).toArray(String[]::new));
+        assertEquals(13, notOurs.status(), notOurs.output());
+        assertEquals("precious\n", Files.readString(victim));
+        assertEquals("", Files.readString(foreign));
+    }
+
+    @Test
     void aStatusFileThatCannotBeWrittenDoesNotStopTheService() throws Exception {
         Path status = dir.resolve("status");
         Reports reports = new Reports(dir);

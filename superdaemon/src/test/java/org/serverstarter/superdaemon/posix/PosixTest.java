@@ -53,7 +53,7 @@ class PosixTest {
         int listener = Posix.socket(Posix.AF_INET, Posix.SOCK_STREAM);
         int[] pipe = Posix.pipe();
         Path out = dir.resolve("fds");
-        int output = Posix.openAppend(out.toString());
+        int output = Posix.openAppend(out.toString(), false);
         try {
             Posix.bind(listener, InetAddress.getByName("127.0.0.1"), 0);
             Posix.listen(listener, 16);
@@ -91,7 +91,7 @@ class PosixTest {
     void aSocketPlacedFarAwayArrivesAloneThere() throws Exception {
         int listener = Posix.socket(Posix.AF_INET, Posix.SOCK_STREAM);
         Path out = dir.resolve("fds");
-        int output = Posix.openAppend(out.toString());
+        int output = Posix.openAppend(out.toString(), false);
         try {
             long pid = Posix.spawn(new SpawnRequest("/bin/sh",
                     List.of("sh", "-c", "for fd in /proc/$$/fd/*; do echo ${fd##*/}; done"), environment(), null,
@@ -134,7 +134,7 @@ class PosixTest {
     @Test
     void theWorkingDirectoryAndEnvironmentAreTheChildsOnly() throws Exception {
         Path out = dir.resolve("cwd");
-        int output = Posix.openAppend(out.toString());
+        int output = Posix.openAppend(out.toString(), false);
         try {
             long pid = Posix.spawn(new SpawnRequest("/bin/sh", List.of("sh", "-c", "echo \"$PWD $ONLY_HERE\""),
                     List.of("ONLY_HERE=yes", "PATH=/usr/bin:/bin"), dir.toString(), List.of(new Placement(output, 1)),
