@@ -3,7 +3,7 @@ package org.serverstarter.jetty;
 import java.nio.channels.SelectableChannel;
 import org.eclipse.jetty.io.SelectorManager;
 import org.eclipse.jetty.server.Connector;
-import org.serverstarter.adapters.Drain;
+import org.serverstarter.adapters.internal.Drain;
 
 /**
  * Reports to the {@link Drain} the connections a server's connectors have accepted and not yet closed, from the

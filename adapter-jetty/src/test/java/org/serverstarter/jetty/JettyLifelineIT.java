@@ -26,8 +26,8 @@ import org.serverstarter.testkit.StarterProcess;
 import org.serverstarter.testkit.Superdaemon;
 
 /**
- * {@link JettyWorker} started with a lifeline: {@link JettyListener#listen} watches it without the app asking, so once
- * the superdaemon is gone the worker drains through {@link JettyListener#drainOnStop} and exits with 143, as on TERM.
+ * {@link JettyWorker} started with a lifeline: {@link JettyServerStarter#listen} watches it without the app asking, so once
+ * the superdaemon is gone the worker drains through {@link JettyServerStarter#drainOnShutdown} and exits with 143, as on TERM.
  * First with {@link LifelineLauncher}'s pipe, then end to end under our {@code start_server}, killed with KILL.
  */
 class JettyLifelineIT {

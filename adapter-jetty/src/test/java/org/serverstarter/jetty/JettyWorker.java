@@ -66,8 +66,13 @@ public final class JettyWorker {
                 return true;
             }
         });
+        String drainTimeout = System.getenv("DRAIN_TIMEOUT_MS");
         try {
-            if (!JettyListener.listen(server)) {
+            JettyServerStarter starter = JettyServerStarter.fromEnvironment();
+            if (starter.isPresent()) {
+                starter.listen(server);
+                starter.drainOnShutdown(Duration.ofMillis(drainTimeout == null ? 10_000 : Long.parseLong(drainTimeout)));
+            } else {
                 ServerConnector connector = new ServerConnector(server);
                 connector.setHost("127.0.0.1");
                 connector.setPort(Integer.parseInt(System.getenv("PORT")));
@@ -77,13 +82,15 @@ public final class JettyWorker {
             System.err.println("worker: " + e.getMessage());
             System.exit(3);
         }
-        String drainTimeout = System.getenv("DRAIN_TIMEOUT_MS");
-        JettyListener.drainOnStop(server, Duration.ofMillis(drainTimeout == null ? 10_000 : Long.parseLong(drainTimeout)));
         try {
             server.start();
         } catch (Exception e) {
             System.err.println("worker: " + e.getMessage());
             System.exit(4);
+        }
+        if (!JettyServerStarter.fromEnvironment().isPresent() && warmUpUntil == null) {
+            // On its own port the app reports readiness itself (systemd's Type=notify), as the README shows.
+            Readiness.notifyReady();
         }
         System.out.println("jetty ready gen=" + generation + " pid=" + ProcessHandle.current().pid());
         if (warmUpUntil != null) {

@@ -10,6 +10,7 @@ import io.netty.channel.unix.Socket;
 import java.io.IOException;
 import org.serverstarter.adapters.InheritedSocket;
 import org.serverstarter.adapters.StarterException;
+import org.serverstarter.adapters.internal.Contract;
 
 /**
  * Wraps an inherited fd number in a native epoll server channel. Epoll takes the int as is, so this path needs no
@@ -70,6 +71,6 @@ final class EpollAdoption {
     }
 
     private static StarterException fail(InheritedSocket socket, String why, Throwable cause) {
-        return new StarterException("SERVER_STARTER_PORT entry \"" + socket + "\": " + why, cause);
+        return Contract.entryError(socket, why, cause);
     }
 }

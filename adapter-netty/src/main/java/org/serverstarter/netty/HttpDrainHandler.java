@@ -8,7 +8,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
-import org.serverstarter.adapters.Drain;
+import org.serverstarter.adapters.internal.Drain;
 
 /**
  * Counts the HTTP requests of one connection in flight, and during a drain ends the connection after the response it is

@@ -24,7 +24,7 @@ import org.serverstarter.adapters.ServerStarter;
 import org.serverstarter.adapters.StarterException;
 
 /**
- * The worker the integration tests run under a superdaemon: an HTTP server on {@link NettyListener}, set up the way
+ * The worker the integration tests run under a superdaemon: an HTTP server on {@link NettyServerStarter}, set up the way
  * the README tells apps to. {@code GET /} answers with the generation and pid. {@code GET /until-drain} answers only
  * once draining has begun, so a test can hold a request in flight across the TERM that starts the drain.
  *
@@ -36,11 +36,11 @@ public final class HelloServer {
     private HelloServer() {}
 
     public static void main(String[] args) throws InterruptedException {
-        NettyListener.Transport transport = NettyListener.Transport.valueOf(args[0]);
+        NettyServerStarter.Transport transport = NettyServerStarter.Transport.valueOf(args[0]);
         String identity = "gen=" + ServerStarter.fromEnvironment().generation() + " pid=" + ProcessHandle.current().pid();
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, transport.ioHandlerFactory());
         try {
-            NettyListener listener = NettyListener.fromEnvironment();
+            NettyServerStarter listener = NettyServerStarter.fromEnvironment();
             if (!listener.isPresent()) {
                 throw new StarterException("HelloServer only runs under a superdaemon");
             }
@@ -57,7 +57,7 @@ public final class HelloServer {
     }
 
     /** The app's bootstrap, as the README shows it; {@code identity} goes into every answer. */
-    static ServerBootstrap bootstrap(EventLoopGroup group, NettyListener listener, String identity) {
+    static ServerBootstrap bootstrap(EventLoopGroup group, NettyServerStarter listener, String identity) {
         return new ServerBootstrap().group(group).childHandler(new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
@@ -68,10 +68,10 @@ public final class HelloServer {
     }
 
     private static final class Responder extends SimpleChannelInboundHandler<FullHttpRequest> {
-        private final NettyListener listener;
+        private final NettyServerStarter listener;
         private final String identity;
 
-        Responder(NettyListener listener, String identity) {
+        Responder(NettyServerStarter listener, String identity) {
             this.listener = listener;
             this.identity = identity;
         }

@@ -19,7 +19,7 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.buffer.Unpooled;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.serverstarter.adapters.Drain;
+import org.serverstarter.adapters.internal.Drain;
 
 class HttpDrainHandlerTest {
     private final Drain drain = new Drain();

@@ -15,9 +15,9 @@ import org.serverstarter.testkit.HttpConnection;
 import org.serverstarter.testkit.HttpResponse;
 
 /**
- * {@link HelloServer} started with a lifeline by {@link LifelineLauncher}: {@link NettyListener#register} watches it
+ * {@link HelloServer} started with a lifeline by {@link LifelineLauncher}: {@link NettyServerStarter#register} watches it
  * without the app asking, so once the superdaemon is gone the worker drains through
- * {@link NettyListener#drainOnShutdown} and exits with 143, as on TERM.
+ * {@link NettyServerStarter#drainOnShutdown} and exits with 143, as on TERM.
  */
 class NettyLifelineIT {
     private static final Duration WAIT = Duration.ofSeconds(30);
@@ -28,7 +28,7 @@ class NettyLifelineIT {
     @Test
     @Timeout(90)
     void closedLifelineDrainsTheRequestInFlightAndExitsAsOnTerm() throws Exception {
-        List<String> argv = new ArrayList<>(ChildJava.command(HelloServer.class, NettyListener.transport().name()));
+        List<String> argv = new ArrayList<>(ChildJava.command(HelloServer.class, NettyServerStarter.transport().name()));
         argv.add(1, "--enable-native-access=ALL-UNNAMED");
         try (LifelineLauncher launcher = LifelineLauncher.start(LifelineLauncher.Variable.PIPE, argv, dir)) {
             String identity = "gen=1 pid=" + launcher.worker().pid();

@@ -7,7 +7,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.serverstarter.adapters.ReadinessContract;
-import org.serverstarter.netty.NettyListener.Transport;
+import org.serverstarter.netty.NettyServerStarter.Transport;
 import org.serverstarter.testkit.ChildJava;
 
 /** The readiness contract for a Netty worker on each transport, and a worker whose {@code register} fails. */
@@ -17,7 +17,7 @@ class NettyReadinessIT extends ReadinessContract {
         List<Path> jdks = ChildJava.jdks();
         Path first = jdks.get(0);
         Path last = jdks.get(jdks.size() - 1);
-        Transport preferred = NettyListener.transport();
+        Transport preferred = NettyServerStarter.transport();
         return Stream.of(
                 new Case(first + ", path socket, " + preferred, NotifyAddress.PATH, worker(first, preferred)),
                 new Case(last + ", abstract socket, " + Transport.NIO, NotifyAddress.ABSTRACT,
@@ -28,7 +28,7 @@ class NettyReadinessIT extends ReadinessContract {
     @Test
     @Timeout(60)
     void noReadyWhenRegisterFails() throws Exception {
-        assertSilentWhenFd7IsNotASocket(worker(ChildJava.jdks().get(0), NettyListener.transport()));
+        assertSilentWhenFd7IsNotASocket(worker(ChildJava.jdks().get(0), NettyServerStarter.transport()));
     }
 
     private static List<String> worker(Path jdk, Transport transport) {

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.serverstarter.netty.NettyListener.Transport;
+import org.serverstarter.netty.NettyServerStarter.Transport;
 import org.serverstarter.testkit.ChildJava;
 import org.serverstarter.testkit.RestartsUnderLoad;
 import org.serverstarter.testkit.Superdaemon;
@@ -44,7 +44,7 @@ class NettyRestartLoadIT {
                 dir);
     }
 
-    /** HelloServer's argv as NettyListenerIT runs it: epoll needs no {@code --add-opens}. */
+    /** HelloServer's argv as NettyServerStarterIT runs it: epoll needs no {@code --add-opens}. */
     private static List<String> worker(Transport transport) {
         List<String> argv = new ArrayList<>(ChildJava.command(HelloServer.class, transport.name()));
         argv.add(1, "--enable-native-access=ALL-UNNAMED");

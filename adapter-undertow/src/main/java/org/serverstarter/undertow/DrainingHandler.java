@@ -3,7 +3,7 @@ package org.serverstarter.undertow;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 
-import org.serverstarter.adapters.Drain;
+import org.serverstarter.adapters.internal.Drain;
 
 /**
  * Wraps the application's root handler: counts exchanges in flight, and once draining has begun makes responses

@@ -6,7 +6,7 @@ import org.xnio.ChannelListener;
 import org.xnio.ChannelListeners;
 import org.xnio.StreamConnection;
 import org.xnio.channels.AcceptingChannel;
-import org.serverstarter.adapters.Drain;
+import org.serverstarter.adapters.internal.Drain;
 
 /**
  * Reports to the {@link Drain} the connections this process has accepted and not yet closed, so that a drain can wait

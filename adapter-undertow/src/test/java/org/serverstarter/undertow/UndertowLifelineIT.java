@@ -16,9 +16,9 @@ import org.serverstarter.testkit.HttpConnection;
 import org.serverstarter.testkit.HttpResponse;
 
 /**
- * {@link UndertowWorker} started with a lifeline by {@link LifelineLauncher}: {@link UndertowListener#listen} watches
+ * {@link UndertowWorker} started with a lifeline by {@link LifelineLauncher}: {@link UndertowServerStarter#listen} watches
  * it without the app asking, so once the superdaemon is gone the app's shutdown hook drains through
- * {@link UndertowListener#stop} and the worker exits with 143, as on TERM.
+ * {@link UndertowServerStarter#drainOnShutdown} and the worker exits with 143, as on TERM.
  */
 class UndertowLifelineIT {
     private static final Duration WAIT = Duration.ofSeconds(30);

@@ -2,13 +2,13 @@ package org.serverstarter.undertow;
 
 import java.time.Duration;
 import java.util.Deque;
-import java.util.Optional;
 
+import io.undertow.Undertow;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 
 /**
- * The worker {@code UndertowListenerIT} runs under start_server: an app wired exactly as the README shows.
+ * The worker {@code UndertowServerStarterIT} runs under start_server: an app wired exactly as the README shows.
  * {@code GET /} answers {@code pid=<pid>}; {@code GET /slow?ms=N} prints "slow request started", then answers
  * after N ms. An unusable {@code SERVER_STARTER_PORT} propagates out of {@code main} as it would in an app.
  */
@@ -26,17 +26,18 @@ public final class UndertowWorker {
                 exchange.getResponseSender().send("pid=" + PID);
             }
         };
-        Optional<UndertowListener> inherited = UndertowListener.listen(app);
-        if (inherited.isEmpty()) {
+        UndertowServerStarter starter = UndertowServerStarter.fromEnvironment();
+        if (!starter.isPresent()) {
             System.err.println("not under start_server");
             System.exit(2);
         }
-        UndertowListener listener = inherited.get();
+        Undertow server = starter.listen(Undertow.builder().setHandler(app));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            boolean drained = listener.stop(Duration.ofSeconds(20));
+            boolean drained = starter.drain(Duration.ofSeconds(20));
+            server.stop();
             System.out.println("worker " + PID + " stopped, drained=" + drained);
         }));
-        System.out.println("worker " + PID + " serving " + listener.addresses());
+        System.out.println("worker " + PID + " serving " + starter.addresses());
     }
 
     private static void answerSlowly(HttpServerExchange exchange) {

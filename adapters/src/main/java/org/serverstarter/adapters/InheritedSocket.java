@@ -9,6 +9,10 @@ import java.nio.file.Path;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.serverstarter.adapters.internal.Contract;
+import org.serverstarter.adapters.internal.JdkChannels;
+import org.serverstarter.adapters.internal.Libc;
+import org.serverstarter.adapters.internal.SocketProbe;
 
 /**
  * One entry of {@code SERVER_STARTER_PORT}: the address the superdaemon was told to listen on and the fd number of
@@ -57,7 +61,7 @@ public final class InheritedSocket {
 
     private static int port(String digits, String key, int fd) {
         if (digits.length() > 5 || Integer.parseInt(digits) > 65535) {
-            throw new StarterException(ServerStarter.PORT_VARIABLE + " entry \"" + key + "=" + fd
+            throw new StarterException(Contract.PORT_VARIABLE + " entry \"" + key + "=" + fd
                     + "\" has port " + digits + ", which is out of range");
         }
         return Integer.parseInt(digits);
@@ -73,6 +77,7 @@ public final class InheritedSocket {
         return fd;
     }
 
+    /** Whether the entry names a unix socket path rather than a TCP address. */
     public boolean isUnix() {
         return host == null;
     }
@@ -123,24 +128,20 @@ public final class InheritedSocket {
      */
     public void setNonBlocking() {
         if (!System.getProperty("os.name").equals("Linux")) {
-            throw new StarterException(prefix() + "setNonBlocking() supports Linux only");
+            throw Contract.entryError(this, "setNonBlocking() supports Linux only");
         }
         try {
             Libc.Functions c = Libc.get();
             int flags = c.fcntl(fd, F_GETFL, 0);
             if (flags < 0) {
-                throw new StarterException(prefix() + "fcntl(" + fd + ", F_GETFL): " + Libc.lastError());
+                throw Contract.entryError(this, "fcntl(" + fd + ", F_GETFL): " + Libc.lastError());
             }
             if ((flags & O_NONBLOCK) == 0 && c.fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-                throw new StarterException(prefix() + "fcntl(" + fd + ", F_SETFL, O_NONBLOCK): " + Libc.lastError());
+                throw Contract.entryError(this, "fcntl(" + fd + ", F_SETFL, O_NONBLOCK): " + Libc.lastError());
             }
         } catch (IOException e) {
-            throw new StarterException(prefix() + e.getMessage(), e);
+            throw Contract.entryError(this, e.getMessage(), e);
         }
-    }
-
-    private String prefix() {
-        return ServerStarter.PORT_VARIABLE + " entry \"" + this + "\": ";
     }
 
     @Override

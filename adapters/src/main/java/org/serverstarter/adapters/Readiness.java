@@ -1,6 +1,6 @@
 package org.serverstarter.adapters;
 
-import java.io.IOException;
+import org.serverstarter.adapters.internal.Notify;
 
 /**
  * Tells the superdaemon how this worker is doing, over the {@code sd_notify} protocol: when the environment has
@@ -29,20 +29,16 @@ import java.io.IOException;
  * {@code --enable-native-access=ALL-UNNAMED}.
  */
 public final class Readiness {
-    static final String SOCKET_VARIABLE = "NOTIFY_SOCKET";
-
-    private static volatile boolean deferred;
-
     private Readiness() {}
 
     /** Sends {@code READY=1}: this worker serves and may replace the previous generation. */
     public static boolean notifyReady() {
-        return send("READY=1");
+        return Notify.send("READY=1");
     }
 
     /** Sends {@code STOPPING=1}: this worker has begun to shut down. */
     public static boolean notifyStopping() {
-        return send("STOPPING=1");
+        return Notify.send("STOPPING=1");
     }
 
     /**
@@ -50,7 +46,7 @@ public final class Readiness {
      * show. Line breaks in {@code status} become spaces, since each line of a notification is one {@code KEY=VALUE}.
      */
     public static boolean notifyStatus(String status) {
-        return send("STATUS=" + status.replaceAll("\\R", " "));
+        return Notify.send("STATUS=" + status.replaceAll("\\R", " "));
     }
 
     /**
@@ -58,35 +54,6 @@ public final class Readiness {
      * it is really ready. Call it before the server starts.
      */
     public static void deferReady() {
-        deferred = true;
-    }
-
-    /**
-     * What the framework adapters call once every socket accepts: sends {@code READY=1} unless the app called
-     * {@link #deferReady()}.
-     *
-     * @return true when {@code READY=1} was sent
-     */
-    public static boolean notifyServing() {
-        return !deferred && notifyReady();
-    }
-
-    private static boolean send(String message) {
-        return send(System.getenv(SOCKET_VARIABLE), message);
-    }
-
-    /** Sends {@code message} to {@code address}, the value of {@code NOTIFY_SOCKET}; false when it is unset. */
-    static boolean send(String address, String message) {
-        if (address == null || address.isEmpty()) {
-            return false;
-        }
-        try {
-            NotifySocket.send(address, message);
-            return true;
-        } catch (IOException | RuntimeException e) {
-            System.err.println("Readiness: cannot send " + message + " to " + SOCKET_VARIABLE + "=" + address + ": "
-                    + e.getMessage());
-            return false;
-        }
+        Notify.defer();
     }
 }

@@ -3,6 +3,9 @@ package org.serverstarter.adapters;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.serverstarter.adapters.internal.Contract;
+import org.serverstarter.adapters.internal.Libc;
+import org.serverstarter.adapters.internal.Lifeline;
 
 /**
  * What a superdaemon ({@code start_server}) handed this process: the listening sockets in
@@ -23,8 +26,8 @@ import java.util.Map;
  * {@code 127.0.0.1:8080}, {@code [::1]:8080}, {@code /run/app.sock}) and the fd number.
  */
 public final class ServerStarter {
-    static final String PORT_VARIABLE = "SERVER_STARTER_PORT";
-    static final String GENERATION_VARIABLE = "SERVER_STARTER_GENERATION";
+    private static final String PORT_VARIABLE = Contract.PORT_VARIABLE;
+    private static final String GENERATION_VARIABLE = Contract.GENERATION_VARIABLE;
 
     private final String ports;
     private final String generation;
@@ -34,8 +37,9 @@ public final class ServerStarter {
         this.generation = generation;
     }
 
+    /** What this process's environment says. */
     public static ServerStarter fromEnvironment() {
-        String notifySocket = System.getenv(Readiness.SOCKET_VARIABLE);
+        String notifySocket = System.getenv(Contract.NOTIFY_SOCKET_VARIABLE);
         if (notifySocket != null && !notifySocket.isEmpty()) {
             // The app will send READY=1 once it serves; have the native binding ready by then.
             Libc.loadInBackground();
@@ -43,6 +47,7 @@ public final class ServerStarter {
         return fromEnvironment(System.getenv());
     }
 
+    /** What {@code env} says, for tests: only {@code SERVER_STARTER_PORT} and {@code SERVER_STARTER_GENERATION} are read. */
     public static ServerStarter fromEnvironment(Map<String, String> env) {
         return new ServerStarter(env.get(PORT_VARIABLE), env.get(GENERATION_VARIABLE));
     }

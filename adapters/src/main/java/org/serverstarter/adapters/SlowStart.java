@@ -7,10 +7,11 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.serverstarter.adapters.internal.Libc;
 
 /**
  * Lets a new generation retire the old ones itself, once it is really ready, instead of when the superdaemon's
@@ -19,7 +20,9 @@ import java.util.regex.Pattern;
  */
 public final class SlowStart {
     private static final Pattern LINE = Pattern.compile("^([0-9]+):([0-9]+)$", Pattern.MULTILINE);
-    private static final Pattern SIGNAL_NAME = Pattern.compile("[A-Z][A-Z0-9]*");
+    // Linux's numbers on x86, ARM, RISC-V, PowerPC and s390: the signals an old generation is retired with.
+    private static final Map<String, Integer> SIGNALS = Map.of("HUP", 1, "INT", 2, "QUIT", 3, "KILL", 9,
+            "USR1", 10, "USR2", 12, "TERM", 15, "CONT", 18);
 
     private SlowStart() {}
 
@@ -30,10 +33,14 @@ public final class SlowStart {
      * unrelated process that reuses an old pid.
      *
      * @return the pids signalled
+     * @throws IllegalArgumentException when {@code signal} is not one of HUP, INT, QUIT, KILL, USR1, USR2, TERM, CONT
+     * @throws UncheckedIOException when the status file cannot be read or libc cannot be loaded
      */
     public static List<Long> retireOlderGenerations(Path statusFile, long ownGeneration, String signal) {
-        if (!SIGNAL_NAME.matcher(signal).matches()) {
-            throw new IllegalArgumentException("not a signal name: \"" + signal + "\" (expected e.g. \"TERM\")");
+        Integer number = SIGNALS.get(signal.startsWith("SIG") ? signal.substring(3) : signal);
+        if (number == null) {
+            throw new IllegalArgumentException("not a signal name SlowStart sends: \"" + signal + "\" (expected one of "
+                    + "HUP, INT, QUIT, KILL, USR1, USR2, TERM, CONT)");
         }
         Optional<ProcessHandle> superdaemon = ProcessHandle.current().parent();
         if (superdaemon.isEmpty()) {
@@ -46,7 +53,7 @@ public final class SlowStart {
             long pid = Long.parseLong(m.group(2));
             boolean sibling = ProcessHandle.of(pid).flatMap(ProcessHandle::parent)
                     .map(p -> p.pid() == superdaemon.get().pid()).orElse(false);
-            if (generation < ownGeneration && sibling && kill(signal, pid)) {
+            if (generation < ownGeneration && sibling && kill(number, pid)) {
                 signalled.add(pid);
             }
         }
@@ -63,21 +70,15 @@ public final class SlowStart {
         }
     }
 
-    /** Through kill(1): the JDK itself can only send TERM and KILL. */
-    private static boolean kill(String signal, long pid) {
+    /**
+     * Through libc: the JDK itself can only send TERM and KILL. False when the process is gone (or not ours to
+     * signal) by now.
+     */
+    private static boolean kill(int signal, long pid) {
         try {
-            Process p = new ProcessBuilder("kill", "-s", signal, Long.toString(pid))
-                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            if (!p.waitFor(10, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                return false;
-            }
-            return p.exitValue() == 0;
+            return Libc.get().kill(Math.toIntExact(pid), signal) == 0;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot run kill(1) to send " + signal + " to " + pid, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
+            throw new UncheckedIOException(e);
         }
     }
 }

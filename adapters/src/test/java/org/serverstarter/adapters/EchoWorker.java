@@ -1,5 +1,6 @@
 package org.serverstarter.adapters;
 
+import org.serverstarter.adapters.internal.Drain;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;

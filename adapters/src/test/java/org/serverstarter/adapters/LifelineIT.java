@@ -1,5 +1,6 @@
 package org.serverstarter.adapters;
 
+import org.serverstarter.adapters.internal.Lifeline;
 import static java.util.regex.Pattern.quote;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,5 +1,6 @@
 package org.serverstarter.adapters;
 
+import org.serverstarter.adapters.internal.Lifeline;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;

@@ -1,5 +1,6 @@
 package org.serverstarter.adapters;
 
+import org.serverstarter.adapters.internal.Contract;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -67,9 +68,9 @@ class ReadinessIT {
         Path out = dir.resolve("out");
         Path err = dir.resolve("err");
         ProcessBuilder pb = new ProcessBuilder(argv).redirectOutput(out.toFile()).redirectError(err.toFile());
-        pb.environment().remove(Readiness.SOCKET_VARIABLE);
+        pb.environment().remove(Contract.NOTIFY_SOCKET_VARIABLE);
         if (notifySocket != null) {
-            pb.environment().put(Readiness.SOCKET_VARIABLE, notifySocket);
+            pb.environment().put(Contract.NOTIFY_SOCKET_VARIABLE, notifySocket);
         }
         Process worker = pb.start();
         try {

@@ -1,5 +1,6 @@
 package org.serverstarter.adapters;
 
+import org.serverstarter.adapters.internal.Notify;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -27,7 +28,7 @@ class ReadinessTest {
     @Test
     void sendsToAPath() throws Exception {
         try (NotifyReceiver receiver = NotifyReceiver.bind(dir.resolve("notify").toString())) {
-            assertTrue(Readiness.send(receiver.address(), "READY=1"));
+            assertTrue(Notify.send(receiver.address(), "READY=1"));
             assertEquals("READY=1", receiver.await("READY=1", OWN_PID, WAIT).text());
         }
     }
@@ -35,7 +36,7 @@ class ReadinessTest {
     @Test
     void sendsToAnAbstractName() throws Exception {
         try (NotifyReceiver receiver = NotifyReceiver.bind("@serverstarter-test-" + UUID.randomUUID())) {
-            assertTrue(Readiness.send(receiver.address(), "STOPPING=1"));
+            assertTrue(Notify.send(receiver.address(), "STOPPING=1"));
             assertEquals("STOPPING=1", receiver.await("STOPPING=1", OWN_PID, WAIT).text());
         }
     }
@@ -43,8 +44,8 @@ class ReadinessTest {
     @Test
     void sendsSeveralLinesAsOneDatagram() throws Exception {
         try (NotifyReceiver receiver = NotifyReceiver.bind(dir.resolve("notify").toString())) {
-            assertTrue(Readiness.send(receiver.address(), "STATUS=warm\nREADY=1"));
-            assertTrue(Readiness.send(receiver.address(), "STOPPING=1"));
+            assertTrue(Notify.send(receiver.address(), "STATUS=warm\nREADY=1"));
+            assertTrue(Notify.send(receiver.address(), "STOPPING=1"));
             receiver.await("STOPPING=1", OWN_PID, WAIT);
             assertEquals(List.of(new NotifyReceiver.Notification(OWN_PID, "STATUS=warm\nREADY=1"),
                     new NotifyReceiver.Notification(OWN_PID, "STOPPING=1")), receiver.received());
@@ -54,8 +55,8 @@ class ReadinessTest {
     @Test
     void doesNothingWithoutAnAddress() {
         assertEquals("", stderrOf(() -> {
-            assertFalse(Readiness.send(null, "READY=1"));
-            assertFalse(Readiness.send("", "READY=1"));
+            assertFalse(Notify.send(null, "READY=1"));
+            assertFalse(Notify.send("", "READY=1"));
         }));
     }
 
@@ -64,20 +65,20 @@ class ReadinessTest {
         Path missing = dir.resolve("nobody-listens");
         assertEquals("Readiness: cannot send READY=1 to NOTIFY_SOCKET=" + missing
                 + ": sendto: No such file or directory (errno 2)\n",
-                stderrOf(() -> assertFalse(Readiness.send(missing.toString(), "READY=1"))));
+                stderrOf(() -> assertFalse(Notify.send(missing.toString(), "READY=1"))));
     }
 
     @Test
     void refusesAddressesThatAreNotUnixSocketNames() {
         assertEquals("Readiness: cannot send READY=1 to NOTIFY_SOCKET=run/notify: "
                 + "not an absolute path nor an abstract name starting with '@'\n",
-                stderrOf(() -> assertFalse(Readiness.send("run/notify", "READY=1"))));
+                stderrOf(() -> assertFalse(Notify.send("run/notify", "READY=1"))));
         String tooLong = "/" + "x".repeat(107);
         assertEquals("Readiness: cannot send READY=1 to NOTIFY_SOCKET=" + tooLong
                 + ": a unix socket name has 1 to 107 bytes\n",
-                stderrOf(() -> assertFalse(Readiness.send(tooLong, "READY=1"))));
+                stderrOf(() -> assertFalse(Notify.send(tooLong, "READY=1"))));
         assertEquals("Readiness: cannot send READY=1 to NOTIFY_SOCKET=@: a unix socket name has 1 to 107 bytes\n",
-                stderrOf(() -> assertFalse(Readiness.send("@", "READY=1"))));
+                stderrOf(() -> assertFalse(Notify.send("@", "READY=1"))));
     }
 
     private static synchronized String stderrOf(Runnable action) {

@@ -1,5 +1,6 @@
 package org.serverstarter.adapters;
 
+import org.serverstarter.adapters.internal.Libc;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -25,7 +25,7 @@ import org.serverstarter.adapters.SlowStart;
  * With a few dozen requests, or with only a few dozen connections, the new generation met its first real clients
  * still interpreting part of that path. One client, not several: the warm-up takes CPU from the generation still
  * serving, and spread over one core rather than all of them it slows that generation's requests less
- * (docs/benchmarks-zero-downtime.md, Run I).
+ * (docs/benchmarks-zero-downtime.md, "The warm-up").
  *
  * <p>Last, a full garbage collection: the warm-up leaves the young generation full of objects that are still
  * reachable (pooled buffers, caches, the server's own structures), and the first young collection under real load

@@ -16,14 +16,14 @@ import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.serverstarter.adapters.Readiness;
-import org.serverstarter.jetty.JettyListener;
+import org.serverstarter.jetty.JettyServerStarter;
 import org.serverstarter.samples.Settings;
 import org.serverstarter.samples.SleepParameter;
 import org.serverstarter.samples.Startup;
 import org.serverstarter.samples.WarmUp;
 
 /**
- * A Jetty HTTP app that serves the sockets inherited from {@code start_server} through {@link JettyListener}, or
+ * A Jetty HTTP app that serves the sockets inherited from {@code start_server} through {@link JettyServerStarter}, or
  * 127.0.0.1:$PORT when started on its own. See the samples README for the routes and variables.
  */
 public final class JettySampleApp {
@@ -39,24 +39,26 @@ public final class JettySampleApp {
     private static void serve(Settings settings) throws Exception {
         // Jetty's default pool (200 threads) is far more than a small app on a small box needs. All 32 are started
         // with the server: a new generation takes over every client at once, and a pool that grew then (from 4 to
-        // about 24 threads under the benchmark's load) held up its first requests for 10-20 ms (Run N).
+        // about 24 threads under the benchmark's load) held up its first requests (docs/benchmarks-zero-downtime.md,
+        // "Jetty's thread pool starts full").
         Server server = new Server(new QueuedThreadPool(32, 32));
         server.setHandler(new Routes(Long.toString(settings.generation())));
         // READY=1 only after the warm-up below, not as soon as the connectors accept.
         Readiness.deferReady();
-        boolean inherited = JettyListener.listen(server);
-        if (!inherited) {
+        JettyServerStarter starter = JettyServerStarter.fromEnvironment();
+        if (!starter.isPresent()) {
             System.out.println(settings.fallbackNotice(NAME));
             ServerConnector own = new ServerConnector(server);
             own.setHost("127.0.0.1");
             own.setPort(settings.fallbackPort());
             server.addConnector(own);
-        }
-        JettyListener.drainOnStop(server, DRAIN_TIMEOUT);
-        server.start();
-        if (!inherited) {
+            server.setStopAtShutdown(true);
+            server.start();
             return;
         }
+        starter.listen(server);
+        starter.drainOnShutdown(DRAIN_TIMEOUT);
+        server.start();
         System.out.println(NAME + ": generation " + settings.generation() + " pid " + ProcessHandle.current().pid()
                 + " serving " + server.getConnectors().length + " inherited socket(s)");
         WarmUp.thenAnnounce(settings, NAME, new WarmUp.Port() {

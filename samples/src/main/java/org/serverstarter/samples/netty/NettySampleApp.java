@@ -27,14 +27,14 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.serverstarter.adapters.Readiness;
-import org.serverstarter.netty.NettyListener;
+import org.serverstarter.netty.NettyServerStarter;
 import org.serverstarter.samples.Settings;
 import org.serverstarter.samples.SleepParameter;
 import org.serverstarter.samples.Startup;
 import org.serverstarter.samples.WarmUp;
 
 /**
- * A Netty HTTP app that serves the sockets inherited from {@code start_server} through {@link NettyListener}, or
+ * A Netty HTTP app that serves the sockets inherited from {@code start_server} through {@link NettyServerStarter}, or
  * 127.0.0.1:$PORT when started on its own. See the samples README for the routes and variables.
  */
 public final class NettySampleApp {
@@ -48,20 +48,20 @@ public final class NettySampleApp {
     }
 
     private static void serve(Settings settings) throws Exception {
-        NettyListener listener = NettyListener.fromEnvironment();
-        NettyListener.Transport transport = NettyListener.transport();
+        NettyServerStarter starter = NettyServerStarter.fromEnvironment();
+        NettyServerStarter.Transport transport = NettyServerStarter.transport();
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(transport.ioHandlerFactory());
         String generation = Long.toString(settings.generation());
-        // No channel class here: NettyListener.register() supplies the adopted channels itself.
+        // No channel class here: NettyServerStarter.register() supplies the adopted channels itself.
         ServerBootstrap bootstrap = new ServerBootstrap().group(group)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new HttpServerCodec(), listener.httpDrainHandler(),
+                        ch.pipeline().addLast(new HttpServerCodec(), starter.httpDrainHandler(),
                                 new HttpObjectAggregator(64 * 1024), new Routes(generation));
                     }
                 });
-        if (!listener.isPresent()) {
+        if (!starter.isPresent()) {
             System.out.println(settings.fallbackNotice(NAME));
             Channel own = bootstrap.channel(transport.serverSocketChannel())
                     .bind("127.0.0.1", settings.fallbackPort()).sync().channel();
@@ -73,8 +73,8 @@ public final class NettySampleApp {
         }
         // READY=1 only after the warm-up below, not as soon as the channels accept.
         Readiness.deferReady();
-        List<Channel> channels = listener.register(bootstrap);
-        listener.drainOnShutdown(DRAIN_TIMEOUT);
+        List<Channel> channels = starter.register(bootstrap);
+        starter.drainOnShutdown(DRAIN_TIMEOUT);
         System.out.println(NAME + ": generation " + generation + " pid " + ProcessHandle.current().pid()
                 + " serving " + channels.size() + " inherited socket(s) with " + transport);
         WarmUp.thenAnnounce(settings, NAME, new WarmUp.Port() {

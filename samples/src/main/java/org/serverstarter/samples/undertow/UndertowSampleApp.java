@@ -11,17 +11,16 @@ import io.undertow.util.StatusCodes;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Deque;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.serverstarter.adapters.Readiness;
 import org.serverstarter.samples.Settings;
 import org.serverstarter.samples.SleepParameter;
 import org.serverstarter.samples.Startup;
 import org.serverstarter.samples.WarmUp;
-import org.serverstarter.undertow.UndertowListener;
+import org.serverstarter.undertow.UndertowServerStarter;
 
 /**
- * An Undertow HTTP app that serves the sockets inherited from {@code start_server} through {@link UndertowListener},
+ * An Undertow HTTP app that serves the sockets inherited from {@code start_server} through {@link UndertowServerStarter},
  * or 127.0.0.1:$PORT when started on its own. See the samples README for the routes and variables.
  */
 public final class UndertowSampleApp {
@@ -39,19 +38,20 @@ public final class UndertowSampleApp {
         HttpHandler app = routes(Long.toString(settings.generation()));
         // READY=1 only after the warm-up below, not as soon as the listener accepts.
         Readiness.deferReady();
-        Optional<UndertowListener> inherited = UndertowListener.listen(app);
-        if (inherited.isEmpty()) {
+        UndertowServerStarter starter = UndertowServerStarter.fromEnvironment();
+        Undertow.Builder builder = Undertow.builder().setHandler(app);
+        if (!starter.isPresent()) {
             System.out.println(settings.fallbackNotice(NAME));
-            Undertow own = Undertow.builder().addHttpListener(settings.fallbackPort(), "127.0.0.1").setHandler(app).build();
+            Undertow own = builder.addHttpListener(settings.fallbackPort(), "127.0.0.1").build();
             own.start();
             Runtime.getRuntime().addShutdownHook(new Thread(own::stop));
             return;
         }
-        UndertowListener listener = inherited.get();
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> listener.stop(DRAIN_TIMEOUT), "drain"));
+        starter.listen(builder);
+        starter.drainOnShutdown(DRAIN_TIMEOUT);
         System.out.println(NAME + ": generation " + settings.generation() + " pid " + ProcessHandle.current().pid()
-                + " serving " + listener.addresses());
-        // A throwaway server on a private port: UndertowListener serves only the inherited sockets.
+                + " serving " + starter.addresses());
+        // A throwaway server on a private port, so that the warm-up's requests do not go through the shared sockets.
         WarmUp.thenAnnounce(settings, NAME, new WarmUp.Port() {
             private Undertow warmUp;
 

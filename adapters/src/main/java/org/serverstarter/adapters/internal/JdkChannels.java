@@ -1,4 +1,4 @@
-package org.serverstarter.adapters;
+package org.serverstarter.adapters.internal;
 
 import java.io.FileDescriptor;
 import java.lang.reflect.Constructor;
@@ -8,6 +8,8 @@ import java.lang.reflect.Method;
 import java.net.ProtocolFamily;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.spi.SelectorProvider;
+import org.serverstarter.adapters.InheritedSocket;
+import org.serverstarter.adapters.StarterException;
 
 /**
  * The one place that reaches into the JDK: wraps an fd number in the JDK's own {@code ServerSocketChannelImpl}, the
@@ -16,26 +18,21 @@ import java.nio.channels.spi.SelectorProvider;
  * {@code (SelectorProvider, ProtocolFamily, FileDescriptor, boolean bound)} exists with this signature in JDK 17
  * through 25.
  */
-final class JdkChannels {
-    static final String ADD_OPENS = "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED";
+public final class JdkChannels {
+    public static final String ADD_OPENS = "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED";
 
     private JdkChannels() {}
 
-    static ServerSocketChannel adopt(InheritedSocket socket, ProtocolFamily family) {
+    public static ServerSocketChannel adopt(InheritedSocket socket, ProtocolFamily family) {
         Reflection r = Reflection.get(socket);
         try {
             FileDescriptor fd = (FileDescriptor) r.newFd.invoke(null, socket.fd());
             return (ServerSocketChannel) r.constructor.newInstance(SelectorProvider.provider(), family, fd, true);
         } catch (InvocationTargetException e) {
-            throw new StarterException(prefix(socket) + "cannot adopt fd " + socket.fd() + ": " + e.getCause(),
-                    e.getCause());
+            throw Contract.entryError(socket, "cannot adopt fd " + socket.fd() + ": " + e.getCause(), e.getCause());
         } catch (ReflectiveOperationException e) {
-            throw new StarterException(prefix(socket) + "cannot adopt fd " + socket.fd() + ": " + e, e);
+            throw Contract.entryError(socket, "cannot adopt fd " + socket.fd() + ": " + e, e);
         }
-    }
-
-    private static String prefix(InheritedSocket socket) {
-        return ServerStarter.PORT_VARIABLE + " entry \"" + socket + "\": ";
     }
 
     private record Reflection(Constructor<?> constructor, Method newFd) {
@@ -59,10 +56,10 @@ final class JdkChannels {
                 newFd.setAccessible(true);
                 return new Reflection(ctor, newFd);
             } catch (InaccessibleObjectException e) {
-                throw new StarterException(prefix(socket) + "adopting an inherited socket needs the JVM flag "
+                throw Contract.entryError(socket, "adopting an inherited socket needs the JVM flag "
                         + ADD_OPENS + " (java.base does not open sun.nio.ch to this code)", e);
             } catch (ReflectiveOperationException e) {
-                throw new StarterException(prefix(socket) + "this JDK (" + System.getProperty("java.version")
+                throw Contract.entryError(socket, "this JDK (" + System.getProperty("java.version")
                         + ") lacks sun.nio.ch.ServerSocketChannelImpl(SelectorProvider, ProtocolFamily, "
                         + "FileDescriptor, boolean): " + e, e);
             }

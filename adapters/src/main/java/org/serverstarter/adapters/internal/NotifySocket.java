@@ -1,4 +1,4 @@
-package org.serverstarter.adapters;
+package org.serverstarter.adapters.internal;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -13,7 +13,7 @@ import java.nio.charset.StandardCharsets;
  * <p>Linux only (the receiver identifies the sender through {@code SCM_CREDENTIALS}, which is Linux's); the constants
  * and the {@code sockaddr_un} layout are Linux's.
  */
-final class NotifySocket {
+public final class NotifySocket {
     private static final int AF_UNIX = 1;
     private static final int SOCK_DGRAM = 2;
     private static final int SOCK_CLOEXEC = 0x80000;
@@ -28,7 +28,7 @@ final class NotifySocket {
      *
      * @throws IOException naming the failing call and the OS's reason
      */
-    static void send(String address, String message) throws IOException {
+    public static void send(String address, String message) throws IOException {
         if (!System.getProperty("os.name").equals("Linux")) {
             throw new IOException("sd_notify sockets are supported on Linux only");
         }

@@ -22,30 +22,33 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import org.serverstarter.adapters.Drain;
-import org.serverstarter.adapters.Readiness;
 import org.serverstarter.adapters.InheritedSocket;
+import org.serverstarter.adapters.Readiness;
 import org.serverstarter.adapters.ServerStarter;
 import org.serverstarter.adapters.StarterException;
+import org.serverstarter.adapters.internal.Contract;
+import org.serverstarter.adapters.internal.Drain;
+import org.serverstarter.adapters.internal.Notify;
 
 /**
- * Serves a Netty {@link ServerBootstrap} on the listening sockets inherited from {@code start_server}, and drains
- * gracefully when the superdaemon retires this generation.
+ * The Server::Starter contract for a Netty {@link ServerBootstrap}: serves the listening sockets inherited from
+ * {@code start_server}, and drains gracefully when the superdaemon retires this generation.
  *
  * <pre>{@code
- * NettyListener listener = NettyListener.fromEnvironment();
- * NettyListener.Transport transport = NettyListener.transport();
+ * NettyServerStarter starter = NettyServerStarter.fromEnvironment();
+ * NettyServerStarter.Transport transport = NettyServerStarter.transport();
  * EventLoopGroup group = new MultiThreadIoEventLoopGroup(transport.ioHandlerFactory());
  * ServerBootstrap bootstrap = new ServerBootstrap().group(group).childHandler(new ChannelInitializer<Channel>() {
  *     protected void initChannel(Channel ch) {
- *         ch.pipeline().addLast(new HttpServerCodec(), listener.httpDrainHandler(), new MyHandler());
+ *         ch.pipeline().addLast(new HttpServerCodec(), starter.httpDrainHandler(), new MyHandler());
  *     }
  * });
- * if (listener.isPresent()) {
- *     listener.register(bootstrap);
- *     listener.drainOnShutdown(Duration.ofSeconds(30));
+ * if (starter.isPresent()) {
+ *     starter.register(bootstrap);
+ *     starter.drainOnShutdown(Duration.ofSeconds(30));
  * } else {
  *     bootstrap.channel(transport.serverSocketChannel()).bind(8080).sync();
  * }
@@ -58,7 +61,7 @@ import org.serverstarter.adapters.StarterException;
  * <p>The {@link Transport#EPOLL} transport takes the fd number as is and needs no JVM flag. {@link Transport#NIO}
  * wraps the fd in a JDK channel, which needs {@code --add-opens=java.base/sun.nio.ch=ALL-UNNAMED}.
  */
-public final class NettyListener {
+public final class NettyServerStarter {
 
     /**
      * The Netty transport of the event loops. The channels this class creates must match the event loop group the
@@ -101,7 +104,7 @@ public final class NettyListener {
                 }
             }
             throw new IllegalArgumentException("the bootstrap's " + role + " must be a MultiThreadIoEventLoopGroup built "
-                    + "from NettyListener.Transport.EPOLL or NIO ioHandlerFactory(), not " + group);
+                    + "from NettyServerStarter.Transport.EPOLL or NIO ioHandlerFactory(), not " + group);
         }
     }
 
@@ -113,24 +116,33 @@ public final class NettyListener {
     private volatile EventLoopGroup childLoops;
     private boolean registered;
 
-    private NettyListener(ServerStarter starter) {
+    private NettyServerStarter(ServerStarter starter) {
         this.starter = starter;
     }
 
     /**
-     * Reads {@code SERVER_STARTER_PORT} from the environment.
+     * Reads {@code SERVER_STARTER_PORT} from this process's environment.
      *
      * @throws StarterException when the variable is set but malformed
      */
-    public static NettyListener fromEnvironment() {
+    public static NettyServerStarter fromEnvironment() {
         return of(ServerStarter.fromEnvironment());
     }
 
-    static NettyListener of(ServerStarter starter) {
+    /**
+     * Reads {@code SERVER_STARTER_PORT} from {@code env}, for tests.
+     *
+     * @throws StarterException when the variable is set but malformed
+     */
+    public static NettyServerStarter fromEnvironment(Map<String, String> env) {
+        return of(ServerStarter.fromEnvironment(env));
+    }
+
+    private static NettyServerStarter of(ServerStarter starter) {
         if (starter.isPresent()) {
             starter.sockets();
         }
-        return new NettyListener(starter);
+        return new NettyServerStarter(starter);
     }
 
     /** Epoll on Linux when Netty's native library loads, NIO otherwise. */
@@ -139,8 +151,8 @@ public final class NettyListener {
     }
 
     /**
-     * Whether this process runs under a superdaemon. When false, the app binds its own port instead of calling
-     * {@link #register}.
+     * Whether a superdaemon passed sockets down ({@code SERVER_STARTER_PORT} is set). When false, the app binds its own
+     * port instead of calling {@link #register}.
      */
     public boolean isPresent() {
         return starter.isPresent();
@@ -158,15 +170,20 @@ public final class NettyListener {
      * serving on as an orphan.
      *
      * @return the server channels, in the order of {@code SERVER_STARTER_PORT}
-     * @throws StarterException when not under a superdaemon, or an inherited fd is not a listening socket of the
-     *     kind its entry names, or (NIO) the JVM flag is missing
+     * @throws StarterException when an inherited fd is not a listening socket of the kind its entry names, or (NIO)
+     *     the JVM flag is missing
      * @throws IllegalArgumentException when the bootstrap's groups are not built from a {@link Transport}
-     * @throws IllegalStateException when called a second time
+     * @throws IllegalStateException when not under a superdaemon ({@link #isPresent()} is false), or when called a
+     *     second time
      */
     public synchronized List<Channel> register(ServerBootstrap bootstrap) {
+        if (!isPresent()) {
+            throw new IllegalStateException(Contract.PORT_VARIABLE + " is not set: not under start_server, so bind a "
+                    + "port of your own instead of calling register");
+        }
         if (registered) {
             // A second channel on the same fd would close it under the first one.
-            throw new IllegalStateException("register() was already called");
+            throw new IllegalStateException("NettyServerStarter.register was already called");
         }
         Transport transport = Transport.of(bootstrap.config().group(), "group");
         EventLoopGroup childGroup = bootstrap.config().childGroup();
@@ -200,7 +217,7 @@ public final class NettyListener {
             throw e;
         }
         ServerStarter.watchLifeline();
-        Readiness.notifyServing();
+        Notify.serving();
         return List.copyOf(serverChannels);
     }
 
@@ -208,7 +225,7 @@ public final class NettyListener {
      * A new handler for one HTTP/1.x connection, to add right after the server codec (and before the app's
      * handler). It counts requests in flight, and once draining has begun it marks responses with
      * {@code Connection: close} and closes the connection after writing one: spread over the first
-     * {@link Drain#DEFAULT_SPREAD} of the drain, so that the clients do not all reconnect to the next generation at
+     * 200 ms of the drain, so that the clients do not all reconnect to the next generation at
      * once, and then every one. Needs {@code netty-codec-http} on the class path.
      */
     public ChannelHandler httpDrainHandler() {
@@ -234,7 +251,7 @@ public final class NettyListener {
 
     /**
      * {@link #drain(Duration)}, with the {@code Connection: close} answers of {@link #httpDrainHandler()} spread over
-     * {@code spread} instead of {@link Drain#DEFAULT_SPREAD}: each connection is told to close at its first response
+     * {@code spread} instead of 200 ms: each connection is told to close at its first response
      * after a moment of its own, and those moments are spread evenly over {@code spread}, so that a busy server's
      * clients move to the next generation a few at a time, not all in the same millisecond. {@link Duration#ZERO}
      * closes every connection at its next response.

@@ -16,11 +16,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
+import io.undertow.Undertow;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 
@@ -34,11 +36,11 @@ import org.serverstarter.testkit.HttpResponse;
 
 /**
  * The listener in-process, on a channel this test binds itself: serving through XNIO's acceptor built around a
- * foreign channel, and the drain sequence of {@link UndertowListener#stop}. Adopting inherited fds is covered by
- * {@code UndertowListenerIT}.
+ * foreign channel, and the drain sequence of {@link UndertowServerStarter#drain}. Adopting inherited fds is covered by
+ * {@code UndertowServerStarterIT}.
  */
 @Timeout(60)
-class UndertowListenerTest {
+class UndertowServerStarterTest {
     private final CountDownLatch slowEntered = new CountDownLatch(1);
     private final CountDownLatch releaseSlow = new CountDownLatch(1);
     private final HttpHandler app = exchange -> {
@@ -51,19 +53,22 @@ class UndertowListenerTest {
 
     private ServerSocketChannel channel;
     private InetSocketAddress address;
-    private UndertowListener listener;
+    private UndertowServerStarter listener;
+    private Undertow server;
 
     @BeforeEach
     void bindAndServe() throws IOException {
         channel = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0));
         address = (InetSocketAddress) channel.getLocalAddress();
-        listener = UndertowListener.serve(List.of(channel), app);
+        listener = UndertowServerStarter.fromEnvironment(Map.of());
+        server = listener.serve(List.of(channel), Undertow.builder().setHandler(app));
     }
 
     @AfterEach
     void stop() throws IOException {
         releaseSlow.countDown();
-        listener.stop(Duration.ofSeconds(5));
+        listener.drain(Duration.ofSeconds(5));
+        server.stop();
         channel.close();
     }
 
@@ -87,7 +92,7 @@ class UndertowListenerTest {
             slow.send("/slow");
             assertTrue(slowEntered.await(30, TimeUnit.SECONDS), "slow request reached the handler");
 
-            stopped = CompletableFuture.supplyAsync(() -> listener.stop(Duration.ofSeconds(30), Duration.ZERO));
+            stopped = CompletableFuture.supplyAsync(() -> listener.drain(Duration.ofSeconds(30), Duration.ZERO));
             // Our channel was the socket's only fd here, so once it is closed connecting is refused.
             Await.until("the acceptor to close", Duration.ofSeconds(10), () -> refused(address));
 
@@ -117,7 +122,7 @@ class UndertowListenerTest {
         CompletableFuture<Boolean> stopped;
         try (HttpConnection idle = HttpConnection.open(address)) {
             assertEquals(200, idle.get("/").status());
-            stopped = CompletableFuture.supplyAsync(() -> listener.stop(Duration.ofSeconds(30), Duration.ZERO));
+            stopped = CompletableFuture.supplyAsync(() -> listener.drain(Duration.ofSeconds(30), Duration.ZERO));
             Await.until("the acceptor to close", Duration.ofSeconds(10), () -> refused(address));
             assertThrows(TimeoutException.class, () -> stopped.get(1500, TimeUnit.MILLISECONDS),
                     "stop returned with an idle keep-alive connection open");
@@ -143,7 +148,7 @@ class UndertowListenerTest {
                 assertEquals(200, c.get("/").status());
             }
             CompletableFuture<Boolean> stopped =
-                    CompletableFuture.supplyAsync(() -> listener.stop(Duration.ofSeconds(30), Duration.ofSeconds(3)));
+                    CompletableFuture.supplyAsync(() -> listener.drain(Duration.ofSeconds(30), Duration.ofSeconds(3)));
             Await.until("the acceptor to close", Duration.ofSeconds(10), () -> refused(address));
             // Sent well within the first second, so each response closes with a chance of about 1 in 3 at most.
             int closedAtOnce = sendOneRoundOn(open);
@@ -185,7 +190,7 @@ class UndertowListenerTest {
         try (HttpConnection slow = HttpConnection.open(address)) {
             slow.send("/slow");
             assertTrue(slowEntered.await(30, TimeUnit.SECONDS), "slow request reached the handler");
-            assertFalse(listener.stop(Duration.ofMillis(200)), "an exchange was still running at the deadline");
+            assertFalse(listener.drain(Duration.ofMillis(200)), "an exchange was still running at the deadline");
         }
     }
 
@@ -196,7 +201,7 @@ class UndertowListenerTest {
             assertTrue(slowEntered.await(30, TimeUnit.SECONDS), "slow request reached the handler");
         }
         releaseSlow.countDown();
-        assertTrue(listener.stop(Duration.ofSeconds(20)), "the abandoned exchange still counted as finished");
+        assertTrue(listener.drain(Duration.ofSeconds(20)), "the abandoned exchange still counted as finished");
     }
 
     private void answerSlowly(HttpServerExchange exchange) {

@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.serverstarter.netty.NettyListener.Transport;
+import org.serverstarter.netty.NettyServerStarter.Transport;
 import org.serverstarter.testkit.Await;
 import org.serverstarter.testkit.ChildJava;
 import org.serverstarter.testkit.HttpClient;
@@ -43,12 +43,12 @@ import org.serverstarter.testkit.StatusFile;
 import org.serverstarter.testkit.Superdaemon;
 
 /**
- * {@link HelloServer} on {@link NettyListener} under a real superdaemon: Perl's {@code start_server} and ours. To stay
+ * {@link HelloServer} on {@link NettyServerStarter} under a real superdaemon: Perl's {@code start_server} and ours. To stay
  * within a few minutes on a small machine the scenarios do not take the full cross product: every transport runs on
  * every worker JDK in {@link #servesTcpV4V6AndUnix}, and the other scenarios spread transports, JDKs and
  * superdaemons over their cases.
  */
-class NettyListenerIT {
+class NettyServerStarterIT {
     private static final Duration START = Duration.ofSeconds(45);
     private static final int O_NONBLOCK = 04000;
     private static final Pattern IDENTITY = Pattern.compile("gen=(\\d+) pid=(\\d+)");

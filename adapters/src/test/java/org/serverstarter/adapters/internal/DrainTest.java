@@ -1,4 +1,4 @@
-package org.serverstarter.adapters;
+package org.serverstarter.adapters.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -48,7 +48,7 @@ import org.serverstarter.testkit.Superdaemon;
  * Temurin 25. The matrix is kept small: every JDK and every superdaemon answers requests, the restart and drain
  * cases run once per superdaemon.
  */
-class UndertowListenerIT {
+class UndertowServerStarterIT {
     private static final Duration START = Duration.ofSeconds(30);
     private static final Pattern SERVING = Pattern.compile("worker (\\d+) serving");
 

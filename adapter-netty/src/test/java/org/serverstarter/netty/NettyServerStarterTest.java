@@ -33,16 +33,16 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.serverstarter.adapters.ServerStarter;
 import org.serverstarter.adapters.StarterException;
-import org.serverstarter.netty.NettyListener.Transport;
+import org.serverstarter.netty.NettyServerStarter.Transport;
 import org.serverstarter.testkit.Await;
 import org.serverstarter.testkit.HttpConnection;
 import org.serverstarter.testkit.HttpResponse;
 
 /**
- * {@link NettyListener} in this JVM, on listening sockets made here with Netty's native socket calls (so their fd
+ * {@link NettyServerStarter} in this JVM, on listening sockets made here with Netty's native socket calls (so their fd
  * numbers are known) and described in a {@code SERVER_STARTER_PORT} value, as a superdaemon would pass them.
  */
-class NettyListenerTest {
+class NettyServerStarterTest {
     @TempDir
     Path dir;
 
@@ -78,7 +78,7 @@ class NettyListenerTest {
     void atTheDeadlineTheDrainClosesIdleConnections() throws Exception {
         Socket listening = tcpListening();
         InetSocketAddress address = addressOf(listening);
-        NettyListener listener = listenerFor(address.getHostString() + ":" + address.getPort(), listening);
+        NettyServerStarter listener = listenerFor(address.getHostString() + ":" + address.getPort(), listening);
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, Transport.EPOLL.ioHandlerFactory());
         try (HttpConnection idle = registerAndConnect(listener, group, listening, () -> HttpConnection.open(address))) {
             assertEquals(200, idle.get("/").status());
@@ -101,7 +101,7 @@ class NettyListenerTest {
     void aConnectionAcceptedJustBeforeTheDrainIsAnswered() throws Exception {
         Socket listening = tcpListening();
         InetSocketAddress address = addressOf(listening);
-        NettyListener listener = listenerFor(address.getHostString() + ":" + address.getPort(), listening);
+        NettyServerStarter listener = listenerFor(address.getHostString() + ":" + address.getPort(), listening);
         EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, Transport.EPOLL.ioHandlerFactory());
         EventLoopGroup children = new MultiThreadIoEventLoopGroup(1, Transport.EPOLL.ioHandlerFactory());
         SingleThreadEventExecutor child = (SingleThreadEventExecutor) children.next();
@@ -140,13 +140,14 @@ class NettyListenerTest {
 
     @Test
     void notUnderASuperdaemon() {
-        NettyListener listener = NettyListener.of(ServerStarter.fromEnvironment(Map.of()));
+        NettyServerStarter listener = NettyServerStarter.fromEnvironment(Map.of());
         assertFalse(listener.isPresent());
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, Transport.NIO.ioHandlerFactory());
         try {
-            StarterException e = assertThrows(StarterException.class,
+            IllegalStateException e = assertThrows(IllegalStateException.class,
                     () -> listener.register(HelloServer.bootstrap(group, listener, "none")));
-            assertTrue(e.getMessage().contains("SERVER_STARTER_PORT"), e.getMessage());
+            assertEquals("SERVER_STARTER_PORT is not set: not under start_server, so bind a port of your own instead "
+                    + "of calling register", e.getMessage());
         } finally {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         }
@@ -154,12 +155,12 @@ class NettyListenerTest {
 
     @Test
     void rejectsAGroupItCannotMatchAChannelTo() {
-        NettyListener listener = NettyListener.of(ServerStarter.fromEnvironment(Map.of("SERVER_STARTER_PORT", "")));
+        NettyServerStarter listener = NettyServerStarter.fromEnvironment(Map.of("SERVER_STARTER_PORT", ""));
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, LocalIoHandler.newFactory());
         try {
             ServerBootstrap bootstrap = HelloServer.bootstrap(group, listener, "none");
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> listener.register(bootstrap));
-            assertTrue(e.getMessage().contains("NettyListener.Transport"), e.getMessage());
+            assertTrue(e.getMessage().contains("NettyServerStarter.Transport"), e.getMessage());
         } finally {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         }
@@ -177,13 +178,12 @@ class NettyListenerTest {
     }
 
     /** A listener for {@code listening}, described as a superdaemon would: {@code key=fd}. */
-    private static NettyListener listenerFor(String key, Socket listening) {
-        return NettyListener.of(ServerStarter.fromEnvironment(
-                Map.of("SERVER_STARTER_PORT", key + "=" + listening.intValue())));
+    private static NettyServerStarter listenerFor(String key, Socket listening) {
+        return NettyServerStarter.fromEnvironment(Map.of("SERVER_STARTER_PORT", key + "=" + listening.intValue()));
     }
 
     /** Registers {@code listening} (closing it if that fails, since then nothing else will) and connects to it. */
-    private static HttpConnection registerAndConnect(NettyListener listener, EventLoopGroup group, Socket listening,
+    private static HttpConnection registerAndConnect(NettyServerStarter listener, EventLoopGroup group, Socket listening,
                                                      Connect connect) throws Exception {
         try {
             listener.register(HelloServer.bootstrap(group, listener, "gen=0 pid=0"));
@@ -199,7 +199,7 @@ class NettyListenerTest {
     }
 
     private void serveAndDrain(Transport transport, Socket listening, String key, Connect connect) throws Exception {
-        NettyListener listener = listenerFor(key, listening);
+        NettyServerStarter listener = listenerFor(key, listening);
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, transport.ioHandlerFactory());
         List<Channel> channels = List.of();
         try {

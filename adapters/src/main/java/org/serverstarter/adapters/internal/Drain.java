@@ -1,4 +1,4 @@
-package org.serverstarter.adapters;
+package org.serverstarter.adapters.internal;
 
 import java.time.Duration;
 import java.util.HashSet;
@@ -17,7 +17,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>The closes can be spread over a short time. Closing every connection at the first request after the TERM sends
  * all of a busy server's clients to the next generation within the same few milliseconds, and that generation,
  * however warmed up, then accepts, sets up and serves all of them at once: some of their requests took 5-20 ms where
- * they usually take under one (docs/benchmarks-zero-downtime.md, Run Q). Spread over {@link #DEFAULT_SPREAD}, they
+ * they usually take under one (docs/benchmarks-zero-downtime.md, "The drain spreads its closes over 200 ms"). Spread over {@link #DEFAULT_SPREAD}, they
  * arrive a few at a time. (Envoy's "gradual" drain strategy spreads its drain in a similar way.)
  *
  * <p>Every {@link #requestStarted()} must be paired with one {@link #requestFinished()}, draining or not.

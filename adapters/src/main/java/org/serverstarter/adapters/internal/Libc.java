@@ -1,4 +1,4 @@
-package org.serverstarter.adapters;
+package org.serverstarter.adapters.internal;
 
 import java.io.IOException;
 
@@ -10,11 +10,12 @@ import jnr.ffi.annotations.Out;
 
 /**
  * The libc functions the adapters need where the JDK has no equivalent: unix datagram sockets for
- * {@link NotifySocket}, the file status flags for {@link InheritedSocket#setNonBlocking()}, and waiting on an
+ * {@link NotifySocket}, the file status flags for {@code InheritedSocket.setNonBlocking()}, the signals of
+ * {@code SlowStart}, and waiting on an
  * inherited pipe for {@link Lifeline}. Called through jnr-ffi; the library is loaded on first use only, so a process
  * that needs none of them never loads native code.
  */
-final class Libc {
+public final class Libc {
     private Libc() {}
 
     /** The libc functions used. Public only because jnr-ffi generates its implementation in another package. */
@@ -34,6 +35,8 @@ final class Libc {
         long read(int fd, @Out byte[] buffer, long count);
 
         String strerror(int errno);
+
+        int kill(int pid, int signal);
     }
 
     private static final class Loaded {
@@ -42,7 +45,7 @@ final class Libc {
     }
 
     /** libc, loaded on the first call. */
-    static Functions get() throws IOException {
+    public static Functions get() throws IOException {
         try {
             return Loaded.C;
         } catch (LinkageError e) {
@@ -54,7 +57,7 @@ final class Libc {
      * Loads libc on a thread of its own. Loading jnr-ffi costs 100-200 ms, which would otherwise come between "the
      * server accepts" and the READY=1 that lets the superdaemon retire the old generation.
      */
-    static void loadInBackground() {
+    public static void loadInBackground() {
         Thread loader = new Thread(() -> {
             try {
                 get();
@@ -67,13 +70,13 @@ final class Libc {
     }
 
     /** The reason the last failed call of this thread gave, e.g. {@code Bad file descriptor (errno 9)}. */
-    static String lastError() {
+    public static String lastError() {
         int errno = lastErrno();
         return Loaded.C.strerror(errno) + " (errno " + errno + ")";
     }
 
     /** The errno the last failed call of this thread left. */
-    static int lastErrno() {
+    public static int lastErrno() {
         return LastError.getLastError(Loaded.RUNTIME);
     }
 }

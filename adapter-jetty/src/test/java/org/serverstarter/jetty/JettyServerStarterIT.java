@@ -41,7 +41,7 @@ import org.serverstarter.testkit.Superdaemon;
  * under a steady stream of requests without losing one, finishes a slow request that was in flight when its generation
  * got TERM, leaves the unix socket file in place, and keeps an idle keep-alive connection until the drain timeout.
  */
-class JettyListenerIT {
+class JettyServerStarterIT {
     private static final Duration WAIT = Duration.ofSeconds(40);
 
     @TempDir
@@ -126,7 +126,7 @@ class JettyListenerIT {
                 // Generation 1 cannot tell an idle client from one whose request is on its way, so it waits for the
                 // client up to the drain timeout and only then closes the connection.
                 StatusFile.awaitGenerations(status, g -> g.keySet().equals(Set.of(2L)), WAIT);
-                assertTrue(starter.output().contains("JettyListener: 1 connection(s) still open, 0 request(s) "
+                assertTrue(starter.output().contains("JettyServerStarter: 1 connection(s) still open, 0 request(s) "
                         + "running, after 3000 ms; stopping anyway"), starter.output());
                 assertThrows(IOException.class, idle::read, "closed at the deadline, with no response");
             }

@@ -1,4 +1,4 @@
-package org.serverstarter.adapters;
+package org.serverstarter.adapters.internal;
 
 import java.io.IOException;
 import java.net.ProtocolFamily;
@@ -9,6 +9,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.serverstarter.adapters.InheritedSocket;
+import org.serverstarter.adapters.StarterException;
 
 /**
  * Checks, before adoption, that an fd is what its {@code SERVER_STARTER_PORT} entry says: open, a socket, listening,
@@ -16,7 +18,7 @@ import java.util.regex.Pattern;
  * {@code accept} error, or block forever. Linux only: it reads {@code /proc/self/fd} and the kernel's socket tables in
  * {@code /proc/net}; where those do not exist the check is skipped.
  */
-final class SocketProbe {
+public final class SocketProbe {
     private static final Path FD_DIR = Path.of("/proc/self/fd");
     private static final Path NET_DIR = Path.of("/proc/self/net");
     private static final Pattern SOCKET_LINK = Pattern.compile("socket:\\[([0-9]+)\\]");
@@ -31,7 +33,7 @@ final class SocketProbe {
      *
      * @throws StarterException when the fd does not hold a listening stream socket of the kind the key names
      */
-    static ProtocolFamily familyOf(InheritedSocket socket) {
+    public static ProtocolFamily familyOf(InheritedSocket socket) {
         if (!Files.isDirectory(FD_DIR) || !Files.isDirectory(NET_DIR)) {
             return null;
         }
@@ -104,6 +106,6 @@ final class SocketProbe {
     }
 
     private static StarterException fail(InheritedSocket socket, String problem) {
-        return new StarterException(ServerStarter.PORT_VARIABLE + " entry \"" + socket + "\": " + problem);
+        return Contract.entryError(socket, problem);
     }
 }

@@ -1,4 +1,4 @@
-package org.serverstarter.adapters;
+package org.serverstarter.adapters.internal;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -19,8 +19,8 @@ import java.nio.file.Path;
  * reused. Reopening {@code /proc/self/fd/N} would need no native code, but the kernel refuses it to a worker that runs
  * as another user than the superdaemon ({@code start_server -- setuidgid app java ...}).
  */
-final class Lifeline {
-    static final String VARIABLE = "SERVER_STARTER_LIFELINE";
+public final class Lifeline {
+    public static final String VARIABLE = "SERVER_STARTER_LIFELINE";
     /** What the JVM exits with after a TERM: 128 + 15. */
     private static final int EXIT_STATUS = 143;
 
@@ -46,7 +46,7 @@ final class Lifeline {
      *
      * @return whether a watcher runs
      */
-    static synchronized boolean watch(String value) {
+    public static synchronized boolean watch(String value) {
         if (watching == null) {
             watching = start(value);
         }
