@@ -31,7 +31,7 @@ public final class PidFile {
         this.inode = inode;
     }
 
-    /** Opens and locks the file and writes this process's pid into it. */
+    /** Opens and locks the file; the caller writes the pid ({@link #write}). */
     static PidFile acquire(String path) {
         int fd;
         try {
@@ -45,9 +45,7 @@ public final class PidFile {
                 throw new Fatal("failed to lock file:" + path + ": another start_server holds it (pid "
                         + readPidOrUnknown(fd) + ")", EWOULDBLOCK);
             }
-            PidFile pidFile = new PidFile(path, fd, inode);
-            pidFile.write(ProcessHandle.current().pid());
-            return pidFile;
+            return new PidFile(path, fd, inode);
         } catch (RuntimeException e) {
             Posix.close(fd);
             throw e;
