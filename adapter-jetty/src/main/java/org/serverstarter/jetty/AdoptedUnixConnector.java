@@ -32,7 +32,7 @@ final class AdoptedUnixConnector extends AbstractConnector {
         super(server, null, null, null, 1, factory);
         this.channel = channel;
         this.selectorManager = new Selectors(getExecutor(), getScheduler());
-        installBean(selectorManager, true);
+        addBean(selectorManager, true);
     }
 
     @Override

@@ -10,13 +10,16 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import org.eclipse.jetty.server.AbstractConnector;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.NetworkConnector;
+import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.Jetty;
 import org.eclipse.jetty.util.component.LifeCycle;
 import org.serverstarter.adapters.InheritedSocket;
 import org.serverstarter.adapters.Readiness;
@@ -51,6 +54,7 @@ import org.serverstarter.adapters.internal.Notify;
  * <p>The JVM needs {@code --add-opens=java.base/sun.nio.ch=ALL-UNNAMED} to adopt the inherited sockets.
  */
 public final class JettyServerStarter {
+    private static final String OLDEST_JETTY = "12.0.5";
     private final ServerStarter starter;
     private final Drain drain = new Drain();
     // Written under this object's lock, read by the shutdown hook without it.
@@ -116,8 +120,8 @@ public final class JettyServerStarter {
      *
      * @throws IllegalStateException when not under a superdaemon ({@link #isPresent()} is false), when called a
      *     second time, or after the server started
-     * @throws StarterException when an entry is malformed, an fd is not the listening socket it claims to be, or the
-     *     JVM lacks the {@code --add-opens} flag
+     * @throws StarterException when an entry is malformed, an fd is not the listening socket it claims to be, the
+     *     JVM lacks the {@code --add-opens} flag, or Jetty is older than 12.0.5
      */
     public synchronized void listen(Server server, HttpConfiguration config) {
         if (!isPresent()) {
@@ -131,6 +135,7 @@ public final class JettyServerStarter {
         if (!server.isStopped()) {
             throw new IllegalStateException("JettyServerStarter.listen must be called before server.start()");
         }
+        requireSupportedJetty();
         List<AbstractConnector> connectors = new ArrayList<>();
         try {
             for (InheritedSocket socket : starter.sockets()) {
@@ -144,6 +149,16 @@ public final class JettyServerStarter {
         this.server = server;
         server.addEventListener(new Lifecycle());
         ServerStarter.watchLifeline();
+    }
+
+    /** Older 12.0 releases lack the request completion callback the drain counts requests by. */
+    private static void requireSupportedJetty() {
+        try {
+            Request.class.getMethod("addCompletionListener", Request.class, Consumer.class);
+        } catch (NoSuchMethodException e) {
+            throw new StarterException("JettyServerStarter needs Jetty " + OLDEST_JETTY + " or later, not "
+                    + Jetty.VERSION);
+        }
     }
 
     private static AbstractConnector connector(Server server, InheritedSocket socket, HttpConfiguration config) {

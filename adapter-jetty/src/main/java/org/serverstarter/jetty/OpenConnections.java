@@ -1,17 +1,23 @@
 package org.serverstarter.jetty;
 
 import java.nio.channels.SelectableChannel;
+import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.SelectorManager;
 import org.eclipse.jetty.server.Connector;
 import org.serverstarter.adapters.internal.Drain;
 
 /**
  * Reports to the {@link Drain} the connections a server's connectors have accepted and not yet closed, from the
- * moment the acceptor hands a socket to the selector. Jetty's own endpoint count (what {@code Connector.shutdown()} waits for) starts later, once the
- * selector has made an endpoint of it, so a connection accepted just before the connector stopped accepting can be
- * missing from it; a drain that trusts that count would stop the server under the request such a client is sending.
+ * moment the acceptor hands a socket to the selector. Jetty's own endpoint count (what {@code Connector.shutdown()}
+ * waits for) starts later, once the selector has made an endpoint of it, so a connection accepted just before the
+ * connector stopped accepting can be missing from it; a drain that trusts that count would stop the server under the
+ * request such a client is sending.
+ *
+ * <p>Jetty 12.1 reports every close of an accepted channel through {@link SelectorManager.AcceptListener}; 12.0 has no
+ * such callback, so the close of each connection is also followed as a {@link Connection.Listener}. A channel closed
+ * twice is reported twice, which the drain ignores.
  */
-final class OpenConnections implements SelectorManager.AcceptListener {
+final class OpenConnections implements SelectorManager.AcceptListener, Connection.Listener {
     private final Drain drain;
 
     OpenConnections(Drain drain) {
@@ -26,6 +32,8 @@ final class OpenConnections implements SelectorManager.AcceptListener {
         SelectorManager selectors = connector.getBean(SelectorManager.class);
         if (selectors != null) {
             selectors.addEventListener(this);
+            // Jetty adds the connector's Connection.Listener beans to every connection it makes.
+            connector.addEventListener(this);
         }
     }
 
@@ -39,9 +47,16 @@ final class OpenConnections implements SelectorManager.AcceptListener {
         closed(channel);
     }
 
-    @Override
+    /** Jetty 12.1 and later; not an override on 12.0, where nobody calls it. */
     public void onClosed(SelectableChannel channel) {
         closed(channel);
+    }
+
+    @Override
+    public void onClosed(Connection connection) {
+        if (connection.getEndPoint().getTransport() instanceof SelectableChannel channel) {
+            closed(channel);
+        }
     }
 
     private void closed(SelectableChannel channel) {
