@@ -57,6 +57,7 @@ public final class JettyServerStarter {
     private static final String OLDEST_JETTY = "12.0.5";
     private final ServerStarter starter;
     private final Drain drain = new Drain();
+    private final OpenConnections connections = new OpenConnections(drain);
     // Written under this object's lock, read by the shutdown hook without it.
     private volatile Server server;
     private volatile DrainHandler handler;
@@ -145,7 +146,12 @@ public final class JettyServerStarter {
             connectors.forEach(JettyServerStarter::stopAccepting);
             throw e;
         }
-        connectors.forEach(server::addConnector);
+        for (AbstractConnector connector : connectors) {
+            // Followed from here, not only when the server starts: Spring Boot starts its Jetty without connectors
+            // and starts them one by one later.
+            connections.follow(connector);
+            server.addConnector(connector);
+        }
         this.server = server;
         server.addEventListener(new Lifecycle());
         ServerStarter.watchLifeline();
@@ -212,7 +218,6 @@ public final class JettyServerStarter {
         handler = new DrainHandler(drain, server.getHandler());
         server.setHandler(handler);
         // The app may add its own connectors after listen; all of them are there once the server starts.
-        OpenConnections connections = new OpenConnections(drain);
         for (Connector connector : server.getConnectors()) {
             connections.follow(connector);
         }

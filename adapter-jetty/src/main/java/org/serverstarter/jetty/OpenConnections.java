@@ -1,6 +1,8 @@
 package org.serverstarter.jetty;
 
 import java.nio.channels.SelectableChannel;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.SelectorManager;
 import org.eclipse.jetty.server.Connector;
@@ -19,6 +21,7 @@ import org.serverstarter.adapters.internal.Drain;
  */
 final class OpenConnections implements SelectorManager.AcceptListener, Connection.Listener {
     private final Drain drain;
+    private final Set<Connector> followed = ConcurrentHashMap.newKeySet();
 
     OpenConnections(Drain drain) {
         this.drain = drain;
@@ -30,7 +33,7 @@ final class OpenConnections implements SelectorManager.AcceptListener, Connectio
      */
     void follow(Connector connector) {
         SelectorManager selectors = connector.getBean(SelectorManager.class);
-        if (selectors != null) {
+        if (selectors != null && followed.add(connector)) {
             selectors.addEventListener(this);
             // Jetty adds the connector's Connection.Listener beans to every connection it makes.
             connector.addEventListener(this);
