@@ -35,7 +35,7 @@ import org.serverstarter.testkit.Ports;
 /**
  * The listener in-process, on a channel this test binds itself: serving through XNIO's acceptor built around a
  * foreign channel, and the drain sequence of {@link UndertowServerStarter#drain}. Adopting inherited fds is covered by
- * {@code UndertowServerStarterIT}.
+ * {@code UndertowContractIT}.
  */
 @Timeout(60)
 class UndertowServerStarterTest {
