@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.LongFunction;
 
 /**
  * The restarts-under-load scenario of the adapters' contract: a worker under a superdaemon serves a
@@ -26,35 +25,6 @@ public final class RestartsUnderLoad {
     private static final int ANSWERS_PER_GENERATION = 20;
 
     private RestartsUnderLoad() {}
-
-    /**
-     * What a run of {@link #run(Superdaemon, List, LongFunction, Path)} leaves for a test's own assertions.
-     *
-     * @param retiredPids the pids of the {@value #RESTARTS} generations that were replaced, oldest first
-     * @param output the superdaemon's and workers' output once the load stopped
-     */
-    public record Outcome(List<Long> retiredPids, String output) {}
-
-    /**
-     * Runs {@code superdaemon} with {@code worker} (its argv) on a free loopback port in {@code dir}, then
-     * {@link #run(StarterProcess, InetSocketAddress, Path, long)}.
-     *
-     * @param readyOutput given the first generation's pid, a regex the output matches once that worker serves
-     */
-    public static Outcome run(Superdaemon superdaemon, List<String> worker, LongFunction<String> readyOutput,
-            Path dir) throws InterruptedException {
-        InetSocketAddress address = new InetSocketAddress("127.0.0.1", Ports.freeTcpPort());
-        Path status = dir.resolve("status");
-        List<String> args = new ArrayList<>(List.of("--port=127.0.0.1:" + address.getPort(),
-                "--status-file=" + status, "--interval=1", "--"));
-        args.addAll(worker);
-        try (StarterProcess starter = StarterProcess.start(superdaemon, args, Map.of(), dir)) {
-            long pid = StatusFile.awaitGenerations(status, g -> g.containsKey(1L), WAIT).get(1L);
-            starter.awaitOutput(readyOutput.apply(pid), WAIT);
-            List<Long> pids = run(starter, address, status, pid);
-            return new Outcome(pids.subList(0, RESTARTS), starter.output());
-        }
-    }
 
     /**
      * Restarts {@code starter}, whose current generation {@code firstPid} serves {@code address} and whose
