@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,17 +15,18 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.stream.Stream;
+import java.util.concurrent.TimeoutException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
+import org.serverstarter.adapters.ContractApp;
+import org.serverstarter.adapters.LifelineLauncher;
+import org.serverstarter.adapters.NotifyAddress;
+import org.serverstarter.adapters.NotifyReceiver;
+import org.serverstarter.adapters.NotifyReceiver.Notification;
 import org.serverstarter.testkit.Await;
 import org.serverstarter.testkit.ChildJava;
 import org.serverstarter.testkit.HttpClient;
@@ -37,101 +38,17 @@ import org.serverstarter.testkit.StatusFile;
 import org.serverstarter.testkit.Superdaemon;
 
 /**
- * A real Jetty in a child JVM under a real superdaemon: serves TCP v4, TCP v6 and a unix socket, survives a HUP restart
- * under a steady stream of requests without losing one, finishes a slow request that was in flight when its generation
- * got TERM, leaves the unix socket file in place, and keeps an idle keep-alive connection until the drain timeout.
+ * {@link JettyWorker} in a child JVM, for what only the Jetty adapter has (what every adapter must do is in
+ * {@link JettyContractIT}): an answer committed as keep-alive before the drain, Jetty's own stop at shutdown beside
+ * {@link JettyServerStarter#drainOnShutdown}, an app that defers {@code READY=1} or fails to start, and a worker whose
+ * start_server is killed with KILL.
  */
 class JettyServerStarterIT {
     private static final Duration WAIT = Duration.ofSeconds(40);
+    private static final Pattern READY = Pattern.compile("^jetty ready gen=1 pid=(\\d+)$", Pattern.MULTILINE);
 
     @TempDir
     Path dir;
-
-    static Stream<Arguments> superdaemonsAndJdks() {
-        return Superdaemon.available().flatMap(s -> ChildJava.jdks().stream().map(jdk -> Arguments.of(s, jdk)));
-    }
-
-    @ParameterizedTest(name = "{0} on {1}")
-    @MethodSource("superdaemonsAndJdks")
-    @Timeout(150)
-    void servesRestartsAndDrains(Superdaemon superdaemon, Path jdk) throws Exception {
-        InetSocketAddress v4 = new InetSocketAddress("127.0.0.1", Ports.freeTcpPort());
-        InetSocketAddress v6 = new InetSocketAddress("::1", Ports.freeTcpPort());
-        Path unix = dir.resolve("jetty.sock");
-        Path status = dir.resolve("status");
-        List<String> args = new ArrayList<>(List.of("--port=127.0.0.1:" + v4.getPort(), "--port=[::1]:" + v6.getPort(),
-                "--path=" + unix, "--status-file=" + status, "--interval=1", "--"));
-        args.addAll(ChildJava.command(jdk, JettyWorker.class));
-
-        try (StarterProcess starter = StarterProcess.start(superdaemon, args, Map.of(), dir)) {
-            long pid1 = StatusFile.awaitGenerations(status, g -> g.containsKey(1L), WAIT).get(1L);
-            starter.awaitOutput("jetty ready gen=1 ", WAIT);
-            String gen1 = "gen=1 pid=" + pid1 + "\n";
-            assertEquals(gen1, ok(HttpClient.get(v4, "/")));
-            assertEquals(gen1, ok(HttpClient.get(v6, "/")));
-            assertEquals(gen1, ok(HttpClient.get(unix, "/")));
-
-            try (Load load = new Load(v4, v6);
-                 HttpConnection slow = HttpConnection.open(v4)) {
-                slow.send("/sleep?ms=1500");
-                starter.awaitOutput("sleep started gen=1$", WAIT);
-                starter.signal("HUP");
-                long pid2 = StatusFile.awaitGenerations(status, g -> g.keySet().equals(Set.of(2L)), WAIT).get(2L);
-                try {
-                    Await.until("20 answers from generation 2 under load", WAIT, () -> load.answersFrom(pid2) >= 20);
-                } catch (AssertionError e) {
-                    throw new AssertionError(e.getMessage() + "; answers " + load.answersByBody + ", failures "
-                            + load.failures + ", output:\n" + starter.output(), e);
-                }
-                load.stop();
-                assertEquals(List.of(), load.failures);
-                assertTrue(load.answersFrom(pid1) > 0, "the load started before the restart");
-
-                assertEquals(gen1, ok(slow.read()), "the request in flight at TERM was answered by generation 1");
-                assertTrue(Files.exists(unix), "generation 1 must not remove " + unix);
-                String gen2 = "gen=2 pid=" + pid2 + "\n";
-                assertEquals(gen2, ok(HttpClient.get(unix, "/")));
-                assertEquals(gen2, ok(HttpClient.get(v6, "/")));
-            }
-
-            // The same drain when the superdaemon itself is told to stop.
-            try (HttpConnection slow = HttpConnection.open(unix)) {
-                slow.send("/sleep?ms=1500");
-                starter.awaitOutput("sleep started gen=2$", WAIT);
-                starter.signal("TERM");
-                HttpResponse last = slow.read();
-                assertEquals(200, last.status());
-                assertEquals("close", last.header("connection"));
-            }
-            assertEquals(0, starter.awaitExit(WAIT));
-        }
-    }
-
-    @Test
-    @Timeout(90)
-    void idleKeepAliveConnectionIsKeptUntilTheDrainTimeout() throws Exception {
-        Superdaemon superdaemon = Superdaemon.available().findFirst().orElseThrow();
-        InetSocketAddress address = new InetSocketAddress("127.0.0.1", Ports.freeTcpPort());
-        Path status = dir.resolve("status");
-        List<String> args = new ArrayList<>(List.of("--port=127.0.0.1:" + address.getPort(),
-                "--status-file=" + status, "--interval=1", "--"));
-        args.addAll(ChildJava.command(JettyWorker.class));
-
-        try (StarterProcess starter = StarterProcess.start(superdaemon, args, Map.of("DRAIN_TIMEOUT_MS", "3000"), dir)) {
-            long pid1 = StatusFile.awaitGenerations(status, g -> g.containsKey(1L), WAIT).get(1L);
-            starter.awaitOutput("jetty ready gen=1 ", WAIT);
-            try (HttpConnection idle = HttpConnection.open(address)) {
-                assertEquals("gen=1 pid=" + pid1 + "\n", ok(idle.get("/")));
-                starter.signal("HUP");
-                // Generation 1 cannot tell an idle client from one whose request is on its way, so it waits for the
-                // client up to the drain timeout and only then closes the connection.
-                StatusFile.awaitGenerations(status, g -> g.keySet().equals(Set.of(2L)), WAIT);
-                assertTrue(starter.output().contains("JettyServerStarter: 1 connection(s) still open, 0 request(s) "
-                        + "running, after 3000 ms; stopping anyway"), starter.output());
-                assertThrows(IOException.class, idle::read, "closed at the deadline, with no response");
-            }
-        }
-    }
 
     @Test
     @Timeout(90)
@@ -142,7 +59,7 @@ class JettyServerStarterIT {
         Path streamUntil = dir.resolve("stream-until");
         List<String> args = new ArrayList<>(List.of("--port=127.0.0.1:" + address.getPort(),
                 "--status-file=" + status, "--interval=1", "--"));
-        args.addAll(ChildJava.command(JettyWorker.class));
+        args.addAll(worker());
 
         try (StarterProcess starter = StarterProcess.start(superdaemon, args,
                 Map.of("STREAM_UNTIL", streamUntil.toString()), dir)) {
@@ -171,52 +88,132 @@ class JettyServerStarterIT {
         }
     }
 
+    /**
+     * Jetty's {@code setStopAtShutdown(true)} beside {@code drainOnShutdown}: two shutdown hooks, one drain. With an
+     * idle keep-alive connection holding it to its deadline, the drain says {@code STOPPING=1} once and reports the
+     * connection once, and the worker exits as on TERM.
+     */
     @Test
-    @Timeout(60)
-    void bindsItsOwnPortWithoutASuperdaemon() throws Exception {
-        int port = Ports.freeTcpPort();
-        ProcessBuilder pb = new ProcessBuilder(ChildJava.command(JettyWorker.class)).redirectErrorStream(true)
-                .redirectOutput(dir.resolve("out").toFile());
-        pb.environment().remove("SERVER_STARTER_PORT");
-        pb.environment().put("PORT", Integer.toString(port));
-        Process worker = pb.start();
-        try {
-            Await.until("jetty on its own port", WAIT, () -> Files.exists(dir.resolve("out"))
-                    && read(dir.resolve("out")).contains("jetty ready gen=0 "));
-            assertEquals("gen=0 pid=" + worker.pid() + "\n",
-                    ok(HttpClient.get(new InetSocketAddress("127.0.0.1", port), "/")));
-        } finally {
-            worker.destroy();
-            worker.waitFor(20, TimeUnit.SECONDS);
-            worker.destroyForcibly();
+    @Timeout(90)
+    void stopAtShutdownBesideDrainOnShutdownDrainsOnce() throws Exception {
+        try (NotifyReceiver receiver = NotifyReceiver.bind(NotifyAddress.PATH.in(dir));
+             LifelineLauncher launcher = LifelineLauncher.start(LifelineLauncher.Variable.ABSENT, worker(),
+                     Map.of("STOP_AT_SHUTDOWN", "1", "DRAIN_TIMEOUT_MS", "1000", "NOTIFY_SOCKET", receiver.address()),
+                     dir)) {
+            long pid = launcher.worker().pid();
+            receiver.await("READY=1", pid, WAIT);
+            try (HttpConnection idle = HttpConnection.open(launcher.address())) {
+                assertEquals("gen=1 pid=" + pid + "\n", ok(idle.get("/")));
+                launcher.worker().destroy();
+                assertEquals(143, launcher.awaitExit(WAIT), launcher.stderr());
+                assertThrows(IOException.class, idle::read, "closed at the deadline, with no response");
+            }
+            assertEquals(List.of("JettyServerStarter: 1 connection(s) still open, 0 request(s) running, after 1000 ms; "
+                    + "stopping anyway"), launcher.stderr().lines().filter(l -> l.contains("still open")).toList());
+            receiver.flush(WAIT);
+            assertEquals(List.of(new Notification(pid, "READY=1"), new Notification(pid, "STOPPING=1")),
+                    receiver.received().stream().filter(n -> n.pid() == pid).toList());
         }
     }
 
+    /**
+     * End to end with our start_server's {@code --readiness=notify}: an app that defers READY=1 until it has warmed up
+     * is serving but not yet counted as started, so the superdaemon keeps the old generation until the app says so.
+     */
     @Test
-    @Timeout(60)
-    void brokenContractFailsLoudly() throws Exception {
-        List<String> argv = new ArrayList<>(List.of("bash", "-c", "exec 7</etc/hostname; exec \"$@\"", "bash"));
-        argv.addAll(ChildJava.command(JettyWorker.class));
-        ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true);
-        pb.environment().put("SERVER_STARTER_PORT", "127.0.0.1:8080=7");
-        Process worker = pb.start();
-        try {
-            String out = new String(worker.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertTrue(worker.waitFor(30, TimeUnit.SECONDS));
-            assertEquals(3, worker.exitValue(), out);
-            assertTrue(out.contains("worker: SERVER_STARTER_PORT entry \"127.0.0.1:8080=7\": "
-                    + "fd 7 is not a socket but /etc/hostname"), out);
-        } finally {
-            worker.destroyForcibly();
+    @Timeout(120)
+    void ourStartServerWaitsForTheAppsOwnReady() throws Exception {
+        assumeTrue(Superdaemon.JAVA.isAvailable(), "our start_server is built");
+        InetSocketAddress address = new InetSocketAddress("127.0.0.1", Ports.freeTcpPort());
+        Path warm1 = dir.resolve("warm1");
+        Path warm2 = dir.resolve("warm2");
+        Path script = dir.resolve("worker.sh");
+        // Each generation waits for its own file: warm1, warm2.
+        Files.writeString(script, "export WARM_UP_UNTIL=" + dir + "/warm$SERVER_STARTER_GENERATION; exec \"$@\"\n");
+        List<String> args = new ArrayList<>(List.of("--port=127.0.0.1:" + address.getPort(), "--readiness=notify",
+                "--", "sh", script.toString()));
+        args.addAll(worker());
+        try (StarterProcess starter = StarterProcess.start(Superdaemon.JAVA, args, Map.of(), dir)) {
+            starter.awaitOutput("jetty ready gen=1 ", WAIT);
+            assertTrue(HttpClient.get(address, "/").body().startsWith("gen=1 "), "serving while warming up");
+            assertFalse(starter.output().contains(" is ready"), starter.output());
+            Files.createFile(warm1);
+            starter.awaitOutput("new worker [0-9]+ is ready", WAIT);
+            assertTrue(starter.output().indexOf("warmed up gen=1") < starter.output().indexOf(" is ready"),
+                    starter.output());
+
+            starter.signal("HUP");
+            starter.awaitOutput("jetty ready gen=2 ", WAIT);
+            assertFalse(starter.output().contains("killing old workers"), starter.output());
+            Files.createFile(warm2);
+            starter.awaitOutput("killing old workers", WAIT);
+            String out = starter.output();
+            assertTrue(out.indexOf("warmed up gen=2") < out.indexOf("killing old workers"), out);
+            Await.until("generation 2 alone answers", WAIT,
+                    () -> HttpClient.get(address, "/").body().startsWith("gen=2 "));
         }
     }
 
-    private static String read(Path file) {
-        try {
-            return Files.readString(file);
-        } catch (IOException e) {
-            return "";
+    /**
+     * Without a superdaemon but with {@code NOTIFY_SOCKET} (systemd's {@code Type=notify}): an app that fails to start
+     * never reports ready.
+     */
+    @Test
+    @Timeout(90)
+    void noReadyWhenTheServerFailsToStart() throws Exception {
+        try (NotifyReceiver receiver = NotifyReceiver.bind(NotifyAddress.PATH.in(dir))) {
+            ProcessBuilder pb = new ProcessBuilder(worker()).redirectErrorStream(true)
+                    .redirectOutput(dir.resolve("failing.log").toFile());
+            pb.environment().remove("SERVER_STARTER_PORT");
+            pb.environment().put("PORT", Integer.toString(Ports.freeTcpPort()));
+            pb.environment().put("NOTIFY_SOCKET", receiver.address());
+            pb.environment().put("FAIL_START", "1");
+            Process failing = pb.start();
+            try {
+                assertTrue(failing.waitFor(40, TimeUnit.SECONDS));
+                assertEquals(4, failing.exitValue(), Files.readString(dir.resolve("failing.log")));
+            } finally {
+                failing.destroyForcibly();
+            }
+            receiver.flush(WAIT);
+            assertTrue(receiver.received().stream().noneMatch(n -> n.pid() == failing.pid()),
+                    receiver.received().toString());
         }
+    }
+
+    /** Our start_server killed with KILL: its worker sees the lifeline close, finishes its request and exits. */
+    @Test
+    @Timeout(90)
+    void killNineOfOurStartServerStopsItsWorker() throws Exception {
+        assumeTrue(Superdaemon.JAVA.isAvailable(), "superdaemon/target/start_server.jar is not built");
+        InetSocketAddress address = new InetSocketAddress("127.0.0.1", Ports.freeTcpPort());
+        List<String> args = new ArrayList<>(List.of("--port=127.0.0.1:" + address.getPort(), "--interval=1", "--"));
+        args.addAll(worker());
+        try (StarterProcess starter = StarterProcess.start(Superdaemon.JAVA, args, Map.of(), dir)) {
+            starter.awaitOutput(READY.pattern(), WAIT);
+            Matcher ready = READY.matcher(starter.output());
+            assertTrue(ready.find());
+            ProcessHandle worker = ProcessHandle.of(Long.parseLong(ready.group(1))).orElseThrow();
+            try (HttpConnection inFlight = HttpConnection.open(address)) {
+                inFlight.send(ContractApp.HOLD);
+                starter.awaitOutput("^hold gen=1 pid=" + worker.pid() + "$", WAIT);
+                starter.signal("KILL");
+                HttpResponse answer = inFlight.read();
+                assertEquals("gen=1 pid=" + worker.pid() + "\n", answer.body(), answer.toString());
+            }
+            try {
+                worker.onExit().get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                throw new AssertionError("the orphaned worker still runs; output:\n" + starter.output(), e);
+            }
+            starter.awaitOutput("^start_server is gone \\(lifeline fd \\d+ closed\\): draining and exiting$", WAIT);
+        }
+    }
+
+    private static List<String> worker() {
+        List<String> argv = new ArrayList<>(ChildJava.command(JettyWorker.class));
+        argv.add(1, "--enable-native-access=ALL-UNNAMED");
+        return argv;
     }
 
     /** Sends requests on {@code connection}, each answered with {@code body}, until one says Connection: close. */
@@ -234,86 +231,5 @@ class JettyServerStarterIT {
     private static String ok(HttpResponse response) {
         assertEquals(200, response.status(), response.toString());
         return response.body();
-    }
-
-    /**
-     * One client thread sending a request every 10 ms until stopped (at most 5000, at most 90 s; paced so that it does
-     * not starve the new generation's start-up on a small machine): a keep-alive
-     * connection over IPv4 that reconnects when told {@code Connection: close}, alternating with one-shot requests
-     * over IPv6. Every exception or non-200 is a failure.
-     */
-    private static final class Load implements AutoCloseable {
-        final List<String> failures = new CopyOnWriteArrayList<>();
-        final Map<String, Integer> answersByBody = new ConcurrentHashMap<>();
-        private final AtomicBoolean stopped = new AtomicBoolean();
-        private final Thread thread;
-
-        Load(InetSocketAddress keepAlive, InetSocketAddress oneShot) {
-            thread = new Thread(() -> run(keepAlive, oneShot), "load");
-            thread.start();
-        }
-
-        long answersFrom(long pid) {
-            return answersByBody.entrySet().stream().filter(e -> e.getKey().endsWith(" pid=" + pid + "\n"))
-                    .mapToLong(Map.Entry::getValue).sum();
-        }
-
-        private void run(InetSocketAddress keepAlive, InetSocketAddress oneShot) {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-            HttpConnection connection = null;
-            try {
-                for (int i = 0; i < 5000 && !stopped.get() && System.nanoTime() < deadline; i++) {
-                    try {
-                        HttpResponse r;
-                        if (i % 2 == 0) {
-                            if (connection == null) {
-                                connection = HttpConnection.open(keepAlive);
-                            }
-                            r = connection.get("/");
-                            if (connection.isClosedByServer()) {
-                                connection.close();
-                                connection = null;
-                            }
-                        } else {
-                            r = HttpClient.get(oneShot, "/");
-                        }
-                        if (r.status() != 200) {
-                            failures.add("request " + i + ": " + r);
-                        }
-                        answersByBody.merge(r.body(), 1, Integer::sum);
-                    } catch (IOException | RuntimeException e) {
-                        failures.add("request " + i + ": " + e);
-                        connection = null;
-                    }
-                    pause();
-                }
-            } finally {
-                if (connection != null) {
-                    try {
-                        connection.close();
-                    } catch (IOException e) {
-                        failures.add("close: " + e);
-                    }
-                }
-            }
-        }
-
-        private static void pause() {
-            try {
-                Thread.sleep(10);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-
-        void stop() throws InterruptedException {
-            stopped.set(true);
-            thread.join(TimeUnit.SECONDS.toMillis(40));
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            stop();
-        }
     }
 }

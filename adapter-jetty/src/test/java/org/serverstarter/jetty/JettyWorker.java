@@ -3,27 +3,27 @@ package org.serverstarter.jetty;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.Callback;
-import org.eclipse.jetty.util.Fields;
 import org.eclipse.jetty.util.FutureCallback;
+import org.serverstarter.adapters.ContractApp;
 import org.serverstarter.adapters.Readiness;
 import org.serverstarter.adapters.ServerStarter;
 import org.serverstarter.adapters.StarterException;
 
 /**
- * A Jetty app as a user would write it: {@code /} answers with generation and pid, {@code /sleep?ms=N} answers after N
- * ms, {@code /stream} commits its answer with the first half of the body and sends the rest once the file
- * {@code STREAM_UNTIL} exists. Under start_server it serves the inherited sockets; otherwise it binds {@code PORT} itself. With {@code FAIL_START}
- * set, the app fails to start, as one with a broken configuration would. With {@code WARM_UP_UNTIL=FILE} it defers
- * {@code READY=1} until that file exists, as an app warming up after its server started would. It drains for at most
- * {@code DRAIN_TIMEOUT_MS}, 10 s by default.
+ * A Jetty app as a user would write it, speaking {@link ContractApp}'s protocol for the adapter contract, and prints
+ * {@code jetty ready gen=G pid=P} once it serves. Jetty's own cases use more: {@code /stream} commits its answer with
+ * the first half of the body and sends the rest once the file {@code STREAM_UNTIL} exists; with {@code FAIL_START}
+ * set the app fails to start, as one with a broken configuration would; with {@code WARM_UP_UNTIL=FILE} it defers
+ * {@code READY=1} until that file exists, as an app warming up after its server started would; with
+ * {@code STOP_AT_SHUTDOWN} set it also has Jetty stop the server at shutdown, with the drain timeout as stop timeout.
  */
 public final class JettyWorker {
     public static void main(String[] args) throws Exception {
@@ -44,38 +44,44 @@ public final class JettyWorker {
 
             @Override
             public boolean handle(Request request, Response response, Callback callback) throws Exception {
-                Fields query = Request.extractQueryParameters(request);
-                if (request.getHttpURI().getPath().equals("/sleep")) {
-                    System.out.println("sleep started gen=" + generation);
-                    Thread.sleep(Long.parseLong(query.getValue("ms")));
-                }
-                String body = "gen=" + generation + " pid=" + ProcessHandle.current().pid() + "\n";
+                String path = request.getHttpURI().getPath();
+                String body = ContractApp.body();
                 response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain");
-                if (request.getHttpURI().getPath().equals("/stream")) {
+                if (path.equals(ContractApp.HOLD)) {
+                    ContractApp.holdStarted();
+                    if (!ContractApp.awaitShutdown()) {
+                        Response.writeError(request, response, callback, HttpStatus.SERVICE_UNAVAILABLE_503);
+                        return true;
+                    }
+                } else if (path.equals("/stream")) {
+                    int split = body.indexOf(' ') + 1;
                     FutureCallback committed = new FutureCallback();
-                    response.write(false, StandardCharsets.UTF_8.encode("gen=" + generation + " "), committed);
+                    response.write(false, StandardCharsets.UTF_8.encode(body.substring(0, split)), committed);
                     committed.get();
                     System.out.println("stream started gen=" + generation);
                     Path until = Path.of(System.getenv("STREAM_UNTIL"));
                     while (!Files.exists(until)) {
                         Thread.sleep(20);
                     }
-                    body = "pid=" + ProcessHandle.current().pid() + "\n";
+                    body = body.substring(split);
                 }
                 response.write(true, StandardCharsets.UTF_8.encode(body), callback);
                 return true;
             }
         });
-        String drainTimeout = System.getenv("DRAIN_TIMEOUT_MS");
         try {
             JettyServerStarter starter = JettyServerStarter.fromEnvironment();
             if (starter.isPresent()) {
                 starter.listen(server);
-                starter.drainOnShutdown(Duration.ofMillis(drainTimeout == null ? 10_000 : Long.parseLong(drainTimeout)));
+                starter.drainOnShutdown(ContractApp.drainTimeout());
+                if (System.getenv("STOP_AT_SHUTDOWN") != null) {
+                    server.setStopAtShutdown(true);
+                    server.setStopTimeout(ContractApp.drainTimeout().toMillis());
+                }
             } else {
                 ServerConnector connector = new ServerConnector(server);
                 connector.setHost("127.0.0.1");
-                connector.setPort(Integer.parseInt(System.getenv("PORT")));
+                connector.setPort(ContractApp.ownPort());
                 server.addConnector(connector);
             }
         } catch (StarterException e) {

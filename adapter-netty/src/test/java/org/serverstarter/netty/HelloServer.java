@@ -17,38 +17,38 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpVersion;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.serverstarter.adapters.ServerStarter;
+import org.serverstarter.adapters.ContractApp;
+import org.serverstarter.adapters.Readiness;
 import org.serverstarter.adapters.StarterException;
 
 /**
- * The worker the integration tests run under a superdaemon: an HTTP server on {@link NettyServerStarter}, set up the way
- * the README tells apps to. {@code GET /} answers with the generation and pid. {@code GET /until-drain} answers only
- * once draining has begun, so a test can hold a request in flight across the TERM that starts the drain.
+ * The worker the integration tests run: an HTTP server on {@link NettyServerStarter}, set up the way the README tells
+ * apps to, speaking {@link ContractApp}'s protocol for the adapter contract. {@code GET /hold} is answered once
+ * draining has begun, checked on the event loop without blocking it.
  *
  * <p>Arguments: the transport ({@code EPOLL} or {@code NIO}).
  */
 public final class HelloServer {
-    private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(60);
-
     private HelloServer() {}
 
     public static void main(String[] args) throws InterruptedException {
         NettyServerStarter.Transport transport = NettyServerStarter.Transport.valueOf(args[0]);
-        String identity = "gen=" + ServerStarter.fromEnvironment().generation() + " pid=" + ProcessHandle.current().pid();
+        String identity = ContractApp.identity();
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, transport.ioHandlerFactory());
         try {
             NettyServerStarter listener = NettyServerStarter.fromEnvironment();
-            if (!listener.isPresent()) {
-                throw new StarterException("HelloServer only runs under a superdaemon");
-            }
             ServerBootstrap bootstrap = bootstrap(group, listener, identity);
-            // Printing the channels looks up their local addresses, as an app logging its listeners would.
-            List<Channel> channels = listener.register(bootstrap);
-            listener.drainOnShutdown(DRAIN_TIMEOUT);
-            System.out.println("HelloServer serving " + transport + " " + identity + " on " + channels);
+            if (listener.isPresent()) {
+                // Printing the channels looks up their local addresses, as an app logging its listeners would.
+                List<Channel> channels = listener.register(bootstrap);
+                listener.drainOnShutdown(ContractApp.drainTimeout());
+                System.out.println("HelloServer serving " + transport + " " + identity + " on " + channels);
+            } else {
+                bootstrap.channel(transport.serverSocketChannel()).bind("127.0.0.1", ContractApp.ownPort()).sync();
+                Readiness.notifyReady();
+            }
         } catch (StarterException e) {
             System.err.println("HelloServer: " + e.getMessage());
             group.shutdownGracefully(0, 0, TimeUnit.SECONDS).await();
@@ -78,10 +78,9 @@ public final class HelloServer {
 
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
-            if (request.uri().equals("/until-drain")) {
-                System.out.println("until-drain received " + identity);
-                System.out.flush();
-                answerOnceDraining(ctx, System.nanoTime() + TimeUnit.SECONDS.toNanos(30));
+            if (request.uri().equals(ContractApp.HOLD)) {
+                ContractApp.holdStarted();
+                answerOnceDraining(ctx, System.nanoTime() + TimeUnit.SECONDS.toNanos(20));
             } else {
                 respond(ctx, HttpResponseStatus.OK, identity);
             }
@@ -90,7 +89,7 @@ public final class HelloServer {
         // Checked on the event loop rather than blocking it: other connections keep being served meanwhile.
         private void answerOnceDraining(ChannelHandlerContext ctx, long giveUpAt) {
             if (listener.isDraining()) {
-                respond(ctx, HttpResponseStatus.OK, "drained " + identity);
+                respond(ctx, HttpResponseStatus.OK, identity);
             } else if (System.nanoTime() - giveUpAt > 0) {
                 respond(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, "drain never began " + identity);
             } else {

@@ -7,11 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ConnectException;
 import java.net.InetSocketAddress;
-import java.net.SocketException;
 import java.nio.channels.ServerSocketChannel;
-import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -33,11 +30,12 @@ import org.junit.jupiter.api.Timeout;
 import org.serverstarter.testkit.Await;
 import org.serverstarter.testkit.HttpConnection;
 import org.serverstarter.testkit.HttpResponse;
+import org.serverstarter.testkit.Ports;
 
 /**
  * The listener in-process, on a channel this test binds itself: serving through XNIO's acceptor built around a
  * foreign channel, and the drain sequence of {@link UndertowServerStarter#drain}. Adopting inherited fds is covered by
- * {@code UndertowServerStarterIT}.
+ * {@code UndertowContractIT}.
  */
 @Timeout(60)
 class UndertowServerStarterTest {
@@ -94,7 +92,7 @@ class UndertowServerStarterTest {
 
             stopped = CompletableFuture.supplyAsync(() -> listener.drain(Duration.ofSeconds(30), Duration.ZERO));
             // Our channel was the socket's only fd here, so once it is closed connecting is refused.
-            Await.until("the acceptor to close", Duration.ofSeconds(10), () -> refused(address));
+            Await.until("the acceptor to close", Duration.ofSeconds(10), () -> Ports.refuses(address));
 
             HttpResponse onKeptAlive = idle.get("/");
             assertEquals(200, onKeptAlive.status(), "a kept-alive connection is served, not answered with 503");
@@ -123,7 +121,7 @@ class UndertowServerStarterTest {
         try (HttpConnection idle = HttpConnection.open(address)) {
             assertEquals(200, idle.get("/").status());
             stopped = CompletableFuture.supplyAsync(() -> listener.drain(Duration.ofSeconds(30), Duration.ZERO));
-            Await.until("the acceptor to close", Duration.ofSeconds(10), () -> refused(address));
+            Await.until("the acceptor to close", Duration.ofSeconds(10), () -> Ports.refuses(address));
             assertThrows(TimeoutException.class, () -> stopped.get(1500, TimeUnit.MILLISECONDS),
                     "stop returned with an idle keep-alive connection open");
 
@@ -149,7 +147,7 @@ class UndertowServerStarterTest {
             }
             CompletableFuture<Boolean> stopped =
                     CompletableFuture.supplyAsync(() -> listener.drain(Duration.ofSeconds(30), Duration.ofSeconds(3)));
-            Await.until("the acceptor to close", Duration.ofSeconds(10), () -> refused(address));
+            Await.until("the acceptor to close", Duration.ofSeconds(10), () -> Ports.refuses(address));
             // Sent well within the first second, so each response closes with a chance of about 1 in 3 at most.
             int closedAtOnce = sendOneRoundOn(open);
             assertTrue(closedAtOnce < 20, "every connection was closed at its first response, as without a spread");
@@ -212,22 +210,5 @@ class UndertowServerStarterTest {
             Thread.currentThread().interrupt();
         }
         exchange.getResponseSender().send("slow done");
-    }
-
-    private static boolean refused(InetSocketAddress address) {
-        try {
-            SocketChannel.open(address).close();
-            return false;
-        } catch (ConnectException e) {
-            return true;
-        } catch (SocketException e) {
-            // A connection queued just as the socket closed is reset; the next attempt is refused.
-            if (String.valueOf(e.getMessage()).contains("reset")) {
-                return false;
-            }
-            throw new AssertionError("unexpected " + e, e);
-        } catch (IOException e) {
-            throw new AssertionError("unexpected " + e, e);
-        }
     }
 }

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -127,11 +128,19 @@ public final class LifelineLauncher implements AutoCloseable {
 
     /** Starts {@code workerArgv} with {@code lifeline} in its environment, its output in files under {@code dir}. */
     public static LifelineLauncher start(Variable lifeline, List<String> workerArgv, Path dir) throws IOException {
+        return start(lifeline, workerArgv, Map.of(), dir);
+    }
+
+    /** {@link #start(Variable, List, Path)} with {@code env} added to the worker's environment. */
+    public static LifelineLauncher start(Variable lifeline, List<String> workerArgv, Map<String, String> env,
+            Path dir) throws IOException {
         Path out = Files.createTempFile(dir, "worker-", ".out");
         Path err = Files.createTempFile(dir, "worker-", ".err");
         List<String> argv = new ArrayList<>(List.of(Python.INTERPRETER, "-c", SCRIPT, lifeline.spec()));
         argv.addAll(workerArgv);
-        Process launcher = new ProcessBuilder(argv).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        ProcessBuilder pb = new ProcessBuilder(argv).redirectOutput(out.toFile()).redirectError(err.toFile());
+        pb.environment().putAll(env);
+        Process launcher = pb.start();
         try {
             Matcher m = STARTED.matcher("");
             Await.until("the launcher to start the worker", START,

@@ -17,8 +17,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.serverstarter.adapters.NotifyReceiver.Notification;
-import org.serverstarter.adapters.ReadinessContract.Case;
-import org.serverstarter.adapters.ReadinessContract.NotifyAddress;
 import org.serverstarter.testkit.ChildJava;
 
 /**
@@ -30,12 +28,25 @@ class ReadinessIT {
     @TempDir
     Path dir;
 
+    /** One run: the worker's command line and the address form it is told. */
+    record Case(Path jdk, NotifyAddress address, List<String> command) {
+        @Override
+        public String toString() {
+            return jdk + ", " + address + " socket";
+        }
+    }
+
+    /** Each JDK once, each address form once: a path on the first JDK, an abstract name on the last. */
     static Stream<Case> workers() {
-        return Case.eachJdkAndAddressOnce(NotifyAddress.PATH, jdk -> {
-            List<String> argv = new ArrayList<>(ChildJava.command(jdk, ReadinessWorker.class));
-            argv.add(1, "--enable-native-access=ALL-UNNAMED");
-            return argv;
-        });
+        List<Path> jdks = ChildJava.jdks();
+        return Stream.of(worker(jdks.get(0), NotifyAddress.PATH),
+                worker(jdks.get(jdks.size() - 1), NotifyAddress.ABSTRACT));
+    }
+
+    private static Case worker(Path jdk, NotifyAddress address) {
+        List<String> argv = new ArrayList<>(ChildJava.command(jdk, ReadinessWorker.class));
+        argv.add(1, "--enable-native-access=ALL-UNNAMED");
+        return new Case(jdk, address, argv);
     }
 
     @ParameterizedTest(name = "{0}")

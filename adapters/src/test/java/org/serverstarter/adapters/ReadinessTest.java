@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -15,6 +12,7 @@ import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.serverstarter.testkit.Stderr;
 
 /** Sends from this JVM to a real receiver (python3 with SO_PASSCRED), which checks the kernel-reported sender pid. */
 @Timeout(60)
@@ -54,7 +52,7 @@ class ReadinessTest {
 
     @Test
     void doesNothingWithoutAnAddress() {
-        assertEquals("", stderrOf(() -> {
+        assertEquals("", Stderr.of(() -> {
             assertFalse(Notify.send(null, "READY=1"));
             assertFalse(Notify.send("", "READY=1"));
         }));
@@ -65,31 +63,19 @@ class ReadinessTest {
         Path missing = dir.resolve("nobody-listens");
         assertEquals("Readiness: cannot send READY=1 to NOTIFY_SOCKET=" + missing
                 + ": sendto: No such file or directory (errno 2)\n",
-                stderrOf(() -> assertFalse(Notify.send(missing.toString(), "READY=1"))));
+                Stderr.of(() -> assertFalse(Notify.send(missing.toString(), "READY=1"))));
     }
 
     @Test
     void refusesAddressesThatAreNotUnixSocketNames() {
         assertEquals("Readiness: cannot send READY=1 to NOTIFY_SOCKET=run/notify: "
                 + "not an absolute path nor an abstract name starting with '@'\n",
-                stderrOf(() -> assertFalse(Notify.send("run/notify", "READY=1"))));
+                Stderr.of(() -> assertFalse(Notify.send("run/notify", "READY=1"))));
         String tooLong = "/" + "x".repeat(107);
         assertEquals("Readiness: cannot send READY=1 to NOTIFY_SOCKET=" + tooLong
                 + ": a unix socket name has 1 to 107 bytes\n",
-                stderrOf(() -> assertFalse(Notify.send(tooLong, "READY=1"))));
+                Stderr.of(() -> assertFalse(Notify.send(tooLong, "READY=1"))));
         assertEquals("Readiness: cannot send READY=1 to NOTIFY_SOCKET=@: a unix socket name has 1 to 107 bytes\n",
-                stderrOf(() -> assertFalse(Notify.send("@", "READY=1"))));
-    }
-
-    private static synchronized String stderrOf(Runnable action) {
-        PrintStream original = System.err;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
-        try {
-            action.run();
-        } finally {
-            System.setErr(original);
-        }
-        return captured.toString(StandardCharsets.UTF_8);
+                Stderr.of(() -> assertFalse(Notify.send("@", "READY=1"))));
     }
 }

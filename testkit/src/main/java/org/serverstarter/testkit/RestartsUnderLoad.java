@@ -10,13 +10,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.LongFunction;
 
 /**
- * The scenario of the adapters' restart-load tests: a worker under a superdaemon serves a {@link RestartLoad} while
- * it is hot restarted (HUP) {@value #RESTARTS} times, each time after the current generation has answered. It asserts
- * that no request was lost and that the load reached every retired generation while it drained (a
- * {@code Connection: close} answer from it), so a drain that the load never saw cannot pass for a clean one.
+ * The restarts-under-load scenario of the adapters' contract: a worker under a superdaemon serves a
+ * {@link RestartLoad} while it is hot restarted (HUP) {@value #RESTARTS} times, each time after the current generation
+ * has answered. It asserts that no request was lost and that the load reached every retired generation while it
+ * drained (a {@code Connection: close} answer from it), so a drain that the load never saw cannot pass for a clean
+ * one.
  */
 public final class RestartsUnderLoad {
     /** Hot restarts per run. */
@@ -27,55 +27,41 @@ public final class RestartsUnderLoad {
     private RestartsUnderLoad() {}
 
     /**
-     * What a run leaves for a test's own assertions.
+     * Restarts {@code starter}, whose current generation {@code firstPid} serves {@code address} and whose
+     * {@code --status-file} is {@code statusFile}, under load, and makes the shared assertions.
      *
-     * @param retiredPids the pids of the {@value #RESTARTS} generations that were replaced, oldest first
-     * @param output the superdaemon's and workers' output once the load stopped
+     * @return the pids of every generation that served, oldest first: {@code firstPid}, then one per restart
      */
-    public record Outcome(List<Long> retiredPids, String output) {}
-
-    /**
-     * Runs {@code superdaemon} with {@code worker} (its argv) on a free loopback port in {@code dir}, restarts it under
-     * load and makes the shared assertions.
-     *
-     * @param readyOutput given the first generation's pid, a regex the output matches once that worker serves
-     */
-    public static Outcome run(Superdaemon superdaemon, List<String> worker, LongFunction<String> readyOutput,
-            Path dir) throws InterruptedException {
-        InetSocketAddress address = new InetSocketAddress("127.0.0.1", Ports.freeTcpPort());
-        Path status = dir.resolve("status");
-        List<String> args = new ArrayList<>(List.of("--port=127.0.0.1:" + address.getPort(),
-                "--status-file=" + status, "--interval=1", "--"));
-        args.addAll(worker);
-
-        try (StarterProcess starter = StarterProcess.start(superdaemon, args, Map.of(), dir)) {
-            long pid = StatusFile.awaitGenerations(status, g -> g.containsKey(1L), WAIT).get(1L);
-            starter.awaitOutput(readyOutput.apply(pid), WAIT);
-            List<Long> pids = new ArrayList<>(List.of(pid));
-            try (RestartLoad load = new RestartLoad(address, List.of(0, 0, 20, 400, 1200, 2500), List.of(300, 1500))) {
-                for (long gen = 2; gen <= RESTARTS + 1; gen++) {
-                    long previous = pid;
-                    Await.until("answers from generation " + (gen - 1) + " before the restart", WAIT,
-                            () -> load.answersFrom(previous) >= ANSWERS_PER_GENERATION);
-                    starter.signal("HUP");
-                    long next = gen;
-                    pid = StatusFile.awaitGenerations(status, g -> g.keySet().equals(Set.of(next)), WAIT).get(next);
-                    pids.add(pid);
-                }
-                long last = pid;
-                Await.until("answers from the last generation", WAIT,
-                        () -> load.answersFrom(last) >= ANSWERS_PER_GENERATION);
-                load.close();
-                String summary = "answers " + load.answersByBody + ", Connection: close answers "
-                        + load.closesByBody;
-                assertEquals(List.of(), load.failures, summary + "; output:\n" + starter.output());
-                List<Long> retired = pids.subList(0, RESTARTS);
-                for (long r : retired) {
-                    assertTrue(load.closesFrom(r) > 0, "the load reached generation pid " + r + " while it drained; "
-                            + summary);
-                }
-                return new Outcome(List.copyOf(retired), starter.output());
+    public static List<Long> run(StarterProcess starter, InetSocketAddress address, Path statusFile, long firstPid)
+            throws InterruptedException {
+        long generation = StatusFile.read(statusFile).entrySet().stream().filter(e -> e.getValue() == firstPid)
+                .mapToLong(Map.Entry::getKey).findFirst()
+                .orElseThrow(() -> new AssertionError("pid " + firstPid + " is not in " + statusFile));
+        long pid = firstPid;
+        List<Long> pids = new ArrayList<>(List.of(pid));
+        // Keep-alive clients back to back, idle in between for a while, and new connections that send at once or
+        // only a while after the connect.
+        try (RestartLoad load = new RestartLoad(address, List.of(0, 0, 20, 400, 1200, 2500), List.of(0, 300, 1500))) {
+            for (int restart = 1; restart <= RESTARTS; restart++) {
+                long previous = pid;
+                Await.until("answers from pid " + previous + " before the restart", WAIT,
+                        () -> load.answersFrom(previous) >= ANSWERS_PER_GENERATION);
+                starter.signal("HUP");
+                long next = generation + restart;
+                pid = StatusFile.awaitGenerations(statusFile, g -> g.keySet().equals(Set.of(next)), WAIT).get(next);
+                pids.add(pid);
             }
+            long last = pid;
+            Await.until("answers from the last generation", WAIT,
+                    () -> load.answersFrom(last) >= ANSWERS_PER_GENERATION);
+            load.close();
+            String summary = "answers " + load.answersByBody + ", Connection: close answers " + load.closesByBody;
+            assertEquals(List.of(), load.failures, summary + "; output:\n" + starter.output());
+            for (long retired : pids.subList(0, RESTARTS)) {
+                assertTrue(load.closesFrom(retired) > 0, "the load reached generation pid " + retired
+                        + " while it drained; " + summary);
+            }
+            return List.copyOf(pids);
         }
     }
 }

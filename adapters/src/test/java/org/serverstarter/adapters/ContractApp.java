@@ -1,0 +1,70 @@
+package org.serverstarter.adapters;
+
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What the workers of {@link AdapterContract} share, whatever their framework: the answer they give, the settings they
+ * read from the environment, and the request they hold until the JVM shuts down.
+ */
+public final class ContractApp {
+    /** The request that {@link #holdStarted()} and {@link #awaitShutdown()} answer. */
+    public static final String HOLD = "/hold";
+
+    private static final String IDENTITY = "gen=" + ServerStarter.fromEnvironment().generation() + " pid="
+            + ProcessHandle.current().pid();
+    private static final CountDownLatch SHUTTING_DOWN = new CountDownLatch(1);
+
+    static {
+        // Hooks run concurrently, so this one releases held requests while the adapter's own hook drains.
+        Runtime.getRuntime().addShutdownHook(new Thread(SHUTTING_DOWN::countDown, "contract-app-shutdown"));
+    }
+
+    private ContractApp() {}
+
+    /** {@code gen=G pid=P}: the generation, 0 without a superdaemon, and this process. */
+    public static String identity() {
+        return IDENTITY;
+    }
+
+    /** The body of every answer: {@link #identity()} and a newline. */
+    public static String body() {
+        return IDENTITY + "\n";
+    }
+
+    /** {@code DRAIN_TIMEOUT_MS}, 10 s when unset. */
+    public static Duration drainTimeout() {
+        String millis = System.getenv("DRAIN_TIMEOUT_MS");
+        return Duration.ofMillis(millis == null ? 10_000 : Long.parseLong(millis));
+    }
+
+    /** {@code PORT}, which the app binds on 127.0.0.1 itself when not under a superdaemon. */
+    public static int ownPort() {
+        return Integer.parseInt(System.getenv("PORT"));
+    }
+
+    /** Prints {@code hold gen=G pid=P}: the held request has reached the app. */
+    public static void holdStarted() {
+        System.out.println("hold " + IDENTITY);
+        System.out.flush();
+    }
+
+    /** Whether the JVM is shutting down (TERM, INT, or a closed lifeline). */
+    public static boolean isShuttingDown() {
+        return SHUTTING_DOWN.getCount() == 0;
+    }
+
+    /**
+     * Blocks until the JVM is shutting down, at most 20 s; false when it did not, so that a test whose TERM never came
+     * fails on a 503 instead of waiting for its read timeout.
+     */
+    public static boolean awaitShutdown() {
+        try {
+            return SHUTTING_DOWN.await(20, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+}
