@@ -35,11 +35,14 @@ public final class ChildJava {
         return argv;
     }
 
-    /** JDK homes to run workers on: the running one, plus Temurin 25 when installed. */
+    /**
+     * JDK homes to run workers on: the running one, plus Temurin 25 when installed, unless the system property
+     * {@code testkit.runningJdkOnly} is true.
+     */
     public static List<Path> jdks() {
         List<Path> homes = new ArrayList<>();
         homes.add(Path.of(System.getProperty("java.home")));
-        if (Files.isExecutable(TEMURIN_25.resolve("bin/java"))) {
+        if (!Boolean.getBoolean("testkit.runningJdkOnly") && Files.isExecutable(TEMURIN_25.resolve("bin/java"))) {
             homes.add(TEMURIN_25);
         }
         return homes;
