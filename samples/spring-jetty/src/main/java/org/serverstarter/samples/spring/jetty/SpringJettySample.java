@@ -1,0 +1,59 @@
+package org.serverstarter.samples.spring.jetty;
+
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.ApplicationRunner;
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.autoconfigure.SpringBootApplication;
+import org.springframework.context.annotation.Bean;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+
+/**
+ * An ordinary Spring MVC app on Jetty: nothing in it knows about start_server; the starter on the classpath does the
+ * rest. {@code /} names the generation and pid, {@code /sleep?ms=N} answers after N ms (at most 30 s); every answer
+ * carries {@code X-Generation}. {@code WARM_UP_MS} makes a runner take that long before the app counts as ready.
+ */
+@SpringBootApplication
+@RestController
+public class SpringJettySample {
+    private static final long MAX_SLEEP_MS = 30_000;
+
+    private final String generation;
+
+    SpringJettySample(@Value("${SERVER_STARTER_GENERATION:0}") String generation) {
+        this.generation = generation;
+    }
+
+    public static void main(String[] args) {
+        SpringApplication.run(SpringJettySample.class, args);
+    }
+
+    @GetMapping("/")
+    ResponseEntity<String> hello() {
+        return answer();
+    }
+
+    @GetMapping("/sleep")
+    ResponseEntity<String> sleep(@RequestParam long ms) throws InterruptedException {
+        Thread.sleep(Math.max(0, Math.min(ms, MAX_SLEEP_MS)));
+        return answer();
+    }
+
+    private ResponseEntity<String> answer() {
+        return ResponseEntity.ok().header("X-Generation", generation)
+                .body("gen=" + generation + " pid=" + ProcessHandle.current().pid() + "\n");
+    }
+
+    /** A warm-up the app does before it takes traffic: READY=1 waits for it. */
+    @Bean
+    ApplicationRunner warmUp(@Value("${WARM_UP_MS:0}") long millis) {
+        return args -> {
+            if (millis > 0) {
+                Thread.sleep(millis);
+                System.out.println("spring-jetty: warmed up, generation " + generation);
+            }
+        };
+    }
+}

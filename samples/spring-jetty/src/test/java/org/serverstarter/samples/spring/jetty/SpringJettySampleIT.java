@@ -1,0 +1,133 @@
+package org.serverstarter.samples.spring.jetty;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.serverstarter.testkit.Await;
+import org.serverstarter.testkit.HttpClient;
+import org.serverstarter.testkit.HttpResponse;
+import org.serverstarter.testkit.Ports;
+import org.serverstarter.testkit.Repo;
+import org.serverstarter.testkit.RestartsUnderLoad;
+import org.serverstarter.testkit.StarterProcess;
+import org.serverstarter.testkit.StatusFile;
+import org.serverstarter.testkit.Superdaemon;
+
+/**
+ * The Spring Boot sample, an app with no code for start_server, started by its {@code run} script ({@code java -jar},
+ * no JVM flag): served on inherited IPv4 and IPv6 sockets and hot-restarted under load without a lost request under
+ * both superdaemons; {@code READY=1} after the app's runners; its own port without a superdaemon; a broken socket
+ * reported without a stack trace.
+ */
+class SpringJettySampleIT {
+    private static final Duration WAIT = Duration.ofSeconds(90);
+    private static final Path RUN = Repo.root().resolve("samples/spring-jetty/run");
+
+    static List<Superdaemon> superdaemons() {
+        return Superdaemon.available().toList();
+    }
+
+    @ParameterizedTest(name = "under {0} start_server")
+    @MethodSource("superdaemons")
+    @Timeout(value = 4, unit = TimeUnit.MINUTES)
+    void servesBothFamiliesAndRestartsUnderLoadLosingNothing(Superdaemon superdaemon, @TempDir Path dir)
+            throws Exception {
+        int port = Ports.freeTcpPort();
+        int port6 = Ports.freeTcpPort("::1");
+        Path status = dir.resolve("status");
+        List<String> args = new ArrayList<>(List.of("--port=127.0.0.1:" + port, "--port=[::1]:" + port6,
+                "--status-file=" + status));
+        // Ours retires a generation once the next one said READY=1; Perl's after --interval, whatever the new one
+        // is doing, and the inherited socket's backlog holds new clients until it accepts.
+        args.add(superdaemon == Superdaemon.JAVA ? "--readiness=notify" : "--interval=2");
+        args.addAll(List.of("--", RUN.toString()));
+        try (StarterProcess starter = StarterProcess.start(superdaemon, args, Map.of(), dir)) {
+            InetSocketAddress v4 = new InetSocketAddress("127.0.0.1", port);
+            InetSocketAddress v6 = new InetSocketAddress("::1", port6);
+            long first = StatusFile.awaitGenerations(status, g -> g.containsKey(1L), WAIT).get(1L);
+            Await.until("generation 1 answering on both sockets", WAIT, () -> answers(v4, first) && answers(v6, first));
+            HttpResponse response = HttpClient.get(v4, "/");
+            assertEquals("1", response.header("X-Generation"), starter.output());
+            RestartsUnderLoad.run(starter, v4, status, first);
+            starter.signal("TERM");
+            starter.awaitExit(WAIT);
+        }
+    }
+
+    @Test
+    @Timeout(value = 2, unit = TimeUnit.MINUTES)
+    void readyComesAfterTheAppsRunners(@TempDir Path dir) throws Exception {
+        int port = Ports.freeTcpPort();
+        List<String> args = List.of("--port=127.0.0.1:" + port, "--readiness=notify", "--", RUN.toString());
+        try (StarterProcess starter = StarterProcess.start(Superdaemon.JAVA, args, Map.of("WARM_UP_MS", "1500"),
+                dir)) {
+            starter.awaitOutput("(?s).*new worker \\d+ is ready.*", WAIT);
+            String output = starter.output();
+            int warmedUp = output.indexOf("spring-jetty: warmed up, generation 1");
+            assertTrue(warmedUp >= 0 && warmedUp < output.indexOf(" is ready"), output);
+        }
+    }
+
+    @Test
+    @Timeout(value = 2, unit = TimeUnit.MINUTES)
+    void withoutASuperdaemonItBindsServerPort() throws Exception {
+        int port = Ports.freeTcpPort();
+        ProcessBuilder builder = new ProcessBuilder(RUN.toString()).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        builder.environment().put("PORT", Integer.toString(port));
+        Process app = builder.start();
+        try {
+            InetSocketAddress own = new InetSocketAddress("127.0.0.1", port);
+            Await.until("the app answering on its own port", WAIT, () -> answers(own, app.pid()));
+        } finally {
+            app.destroy();
+            app.waitFor(30, TimeUnit.SECONDS);
+            app.destroyForcibly();
+        }
+    }
+
+    @Test
+    @Timeout(value = 2, unit = TimeUnit.MINUTES)
+    void anFdThatIsNotASocketIsReportedWithoutAStackTrace() throws Exception {
+        ProcessBuilder builder = new ProcessBuilder("sh", "-c", "exec 7</etc/hostname; exec \"$0\"", RUN.toString())
+                .redirectErrorStream(true);
+        builder.environment().put("SERVER_STARTER_PORT", "127.0.0.1:8080=7");
+        Process app = builder.start();
+        String output;
+        try {
+            output = new String(app.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!app.waitFor(60, TimeUnit.SECONDS)) {
+                throw new IOException("the app did not exit:\n" + output);
+            }
+        } finally {
+            app.destroyForcibly();
+        }
+        assertNotEquals(0, app.exitValue(), output);
+        assertTrue(output.contains("fd 7 is not a socket"), output);
+        assertFalse(output.lines().anyMatch(line -> line.startsWith("\tat ")), output);
+    }
+
+    private static boolean answers(InetSocketAddress address, long pid) {
+        try {
+            return HttpClient.get(address, "/").body().strip().endsWith("pid=" + pid);
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+}

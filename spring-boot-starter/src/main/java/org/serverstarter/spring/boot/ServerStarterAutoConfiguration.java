@@ -1,0 +1,60 @@
+package org.serverstarter.spring.boot;
+
+import java.time.Duration;
+import org.eclipse.jetty.server.Server;
+import org.serverstarter.jetty.JettyServerStarter;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.jetty.ConfigurableJettyWebServerFactory;
+import org.springframework.boot.web.server.WebServerFactoryCustomizer;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Conditional;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
+
+/**
+ * Under {@code start_server} ({@code SERVER_STARTER_PORT} set), the app's embedded server serves the inherited
+ * sockets instead of {@code server.port}, tells the superdaemon it is ready when Boot declares it ready for traffic,
+ * and drains when the context closes. Without a superdaemon nothing here applies and Boot binds as usual.
+ */
+@AutoConfiguration
+@Conditional(OnServerStarter.class)
+@EnableConfigurationProperties(ServerStarterProperties.class)
+public class ServerStarterAutoConfiguration {
+    private static final Duration DEFAULT_SHUTDOWN_PHASE = Duration.ofSeconds(30);
+
+    @Bean
+    static ReadyWhenAcceptingTraffic serverStarterReadiness(ServerStarterProperties properties) {
+        return new ReadyWhenAcceptingTraffic(properties.isDeferReady());
+    }
+
+    /** The drain's timeout: the setting, within the time Spring gives the shutdown phase it runs in. */
+    static Duration drainTimeout(ServerStarterProperties properties, Environment environment) {
+        Duration phase = environment.getProperty("spring.lifecycle.timeout-per-shutdown-phase", Duration.class,
+                DEFAULT_SHUTDOWN_PHASE);
+        Duration wanted = properties.getDrainTimeout();
+        return wanted == null || wanted.compareTo(phase) > 0 ? phase : wanted;
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass({Server.class, ConfigurableJettyWebServerFactory.class})
+    static class Jetty {
+        @Bean
+        JettyServerStarter jettyServerStarter() {
+            return JettyServerStarter.fromEnvironment();
+        }
+
+        @Bean
+        WebServerFactoryCustomizer<ConfigurableJettyWebServerFactory> serverStarterJetty(JettyServerStarter starter) {
+            return factory -> factory.addServerCustomizers(new JettyOnInheritedSockets(starter));
+        }
+
+        @Bean
+        DrainBeforeGracefulShutdown serverStarterJettyDrain(JettyServerStarter starter,
+                ServerStarterProperties properties, Environment environment) {
+            return new DrainBeforeGracefulShutdown(starter::drain, drainTimeout(properties, environment),
+                    properties.getDrainSpread());
+        }
+    }
+}
