@@ -306,6 +306,11 @@ public final class TomcatServerStarter {
         return drain.isDraining();
     }
 
+    /** Requests Catalina is serving on the connectors {@link #listen} added (asynchronous ones until they complete). */
+    int requestsRunning() {
+        return drain.inFlight();
+    }
+
     /** The connectors {@link #listen} added, in {@code SERVER_STARTER_PORT} order. */
     synchronized List<Connector> connectors() {
         return List.copyOf(connectors);
