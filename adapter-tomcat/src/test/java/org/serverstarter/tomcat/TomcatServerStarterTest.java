@@ -271,6 +271,7 @@ class TomcatServerStarterTest {
         }
         stopped.get(30, TimeUnit.SECONDS);
         assertEquals(LifecycleState.STOPPED, tomcat.getServer().getState());
+        assertThrows(LifecycleException.class, tomcat::start, "its sockets were closed when it stopped");
         IllegalStateException again = assertThrows(IllegalStateException.class, () -> starter.listen(tomcat));
         assertEquals("TomcatServerStarter.listen was already called", again.getMessage());
     }
