@@ -19,13 +19,13 @@ import org.serverstarter.adapters.internal.Drain;
  *
  * <p>{@code NioEndpoint} keeps its channel in a private field, so the four methods that use it are overridden here
  * ({@link #initServerSocket}, {@link #serverSocketAccept}, {@link #getServerSocket}, {@link #doCloseServerSocket});
- * {@code initServerSocket} is the extension point Tomcat documents for custom server sockets. Everything else (the
- * acceptor thread, the poller, the processors, TLS when configured) is Tomcat's own.
+ * {@code initServerSocket} is the method Tomcat separates out for subclasses with server sockets of their own.
+ * Everything else (the acceptor thread, the poller, the processors, TLS when configured) is Tomcat's own.
  *
  * <p>Tomcat wakes an acceptor blocked in {@code accept()} by connecting to its own socket ({@code unlockAccept}). On a
- * shared socket that connection could reach another generation, and the acceptor would reset the one it then took
- * instead; here the channel is closed instead, which wakes the acceptor without a connection. So a paused connector
- * never accepts again: pausing is how Tomcat begins to stop.
+ * shared socket that connection could reach another generation, while this acceptor would take, and reset, a real
+ * client's. Closing the channel wakes the acceptor without a connection, so that is what {@link #unlockAccept} does,
+ * and a paused connector never accepts again: pausing is how Tomcat begins to stop.
  */
 final class AdoptedEndpoint extends NioEndpoint {
     private final InheritedSocket socket;
