@@ -26,7 +26,8 @@ class SampleArchivesIT {
     @ParameterizedTest(name = "{0}")
     @CsvSource({"jetty, org.serverstarter.samples.jetty.JettySampleApp",
             "undertow, org.serverstarter.samples.undertow.UndertowSampleApp",
-            "netty, org.serverstarter.samples.netty.NettySampleApp"})
+            "netty, org.serverstarter.samples.netty.NettySampleApp",
+            "tomcat, org.serverstarter.samples.tomcat.TomcatSampleApp"})
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void theSampleLoadsItsClassesFromItsArchive(String app, String mainClass, @TempDir Path dir) throws Exception {
         Path log = dir.resolve("classes.log");

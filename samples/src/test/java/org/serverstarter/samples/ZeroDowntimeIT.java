@@ -47,7 +47,7 @@ class ZeroDowntimeIT {
 
     static Stream<Arguments> samplesUnderSuperdaemons() {
         return Superdaemon.available()
-                .flatMap(d -> Stream.of("jetty", "undertow", "netty").map(app -> Arguments.of(d, app)));
+                .flatMap(d -> Stream.of("jetty", "undertow", "netty", "tomcat").map(app -> Arguments.of(d, app)));
     }
 
     @ParameterizedTest(name = "{1} under {0} start_server, slow start")
@@ -71,7 +71,7 @@ class ZeroDowntimeIT {
      * generation, and only once the new one has sent {@code READY=1}, which the sample sends after its warm-up.
      */
     @ParameterizedTest(name = "{0} under our start_server, --readiness=notify")
-    @ValueSource(strings = {"jetty", "undertow", "netty"})
+    @ValueSource(strings = {"jetty", "undertow", "netty", "tomcat"})
     @Timeout(value = 3, unit = TimeUnit.MINUTES)
     void readinessGatedRestartsLoseNoRequest(String app, @TempDir Path dir) throws Exception {
         assumeTrue(Superdaemon.JAVA.isAvailable(), "superdaemon/target/start_server.jar is not built");

@@ -1,0 +1,492 @@
+package org.serverstarter.tomcat;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import jakarta.servlet.AsyncContext;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.lang.reflect.Method;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import org.apache.catalina.LifecycleException;
+import org.apache.catalina.LifecycleState;
+import org.apache.catalina.connector.Connector;
+import org.apache.catalina.core.StandardContext;
+import org.apache.catalina.startup.Tomcat;
+import org.apache.coyote.AbstractProtocol;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.serverstarter.adapters.internal.Libc;
+import org.serverstarter.testkit.Await;
+import org.serverstarter.testkit.HttpConnection;
+import org.serverstarter.testkit.HttpResponse;
+
+/**
+ * {@link TomcatServerStarter} in this JVM, as a superdaemon's worker: the test binds a listening socket (the
+ * superdaemon's copy, which it keeps) and passes a duplicate of its fd in {@code SERVER_STARTER_PORT}, which the
+ * adapter adopts and, draining, closes. Tomcat is real; so are the sockets and the clients.
+ */
+@Timeout(60)
+class TomcatServerStarterTest {
+    private static final int F_DUPFD_CLOEXEC = 1030;
+
+    @TempDir
+    Path dir;
+
+    private final CountDownLatch slowEntered = new CountDownLatch(1);
+    private final CountDownLatch releaseSlow = new CountDownLatch(1);
+    /** The superdaemon's copy of the listening socket. */
+    private ServerSocketChannel listening;
+    private int adoptedFd = -1;
+    private Tomcat tomcat;
+    private TomcatServerStarter starter;
+
+    /** What Tomcat logs at WARNING or above, which none of these tests should make it log, stopping included. */
+    private final List<LogRecord> tomcatWarnings = new CopyOnWriteArrayList<>();
+    private final Handler warnings = new Handler() {
+        @Override
+        public void publish(LogRecord record) {
+            if (record.getLevel().intValue() >= Level.WARNING.intValue() && record.getLoggerName() != null
+                    && record.getLoggerName().startsWith("org.apache.")) {
+                tomcatWarnings.add(record);
+            }
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public void close() {
+        }
+    };
+
+    @BeforeEach
+    void listenToTomcatsLog() {
+        Logger.getLogger("").addHandler(warnings);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        releaseSlow.countDown();
+        try {
+            if (tomcat != null) {
+                tomcat.stop();
+                tomcat.destroy();
+            }
+        } finally {
+            Logger.getLogger("").removeHandler(warnings);
+        }
+        assertEquals(List.of(), tomcatWarnings.stream().map(r -> r.getLevel() + " " + r.getLoggerName() + ": "
+                + r.getMessage() + (r.getThrown() == null ? "" : " " + r.getThrown())).toList());
+        if (adoptedFd >= 0 && (starter == null || starter.connectors().isEmpty())) {
+            Libc.get().close(adoptedFd); // never adopted, so still ours to close
+        }
+        if (listening != null) {
+            listening.close();
+        }
+    }
+
+    @Test
+    void servesTheInheritedSocketOnAConnectorNamedAfterItsKey() throws Exception {
+        InetSocketAddress address = serveTcp();
+        try (HttpConnection c = HttpConnection.open(address)) {
+            HttpResponse first = c.get("/");
+            HttpResponse second = c.get("/");
+            assertEquals(200, first.status());
+            assertEquals("hello", second.body());
+            assertFalse(c.isClosedByServer(), "responses before a drain keep the connection alive");
+        }
+        Connector connector = starter.connectors().get(0);
+        assertEquals("\"http-nio-127.0.0.1:" + address.getPort() + "\"",
+                ((AbstractProtocol<?>) connector.getProtocolHandler()).getName());
+        assertEquals(address.getPort(), connector.getPort());
+        assertEquals(address.getPort(), connector.getLocalPort());
+        assertEquals(LifecycleState.STARTED, connector.getState());
+    }
+
+    @Test
+    void theAppConfiguresEachConnector() throws Exception {
+        List<Connector> configured = new ArrayList<>();
+        InetSocketAddress address = serveTcp(connector -> {
+            connector.setProperty("maxKeepAliveRequests", "2");
+            configured.add(connector);
+        });
+        assertEquals(starter.connectors(), configured);
+        try (HttpConnection c = HttpConnection.open(address)) {
+            assertNull(c.get("/").header("connection"));
+            assertEquals("close", c.get("/").header("connection"), "the app's maxKeepAliveRequests applies");
+        }
+    }
+
+    /**
+     * A request running when the drain begins is answered, with {@code Connection: close}, whether it answers on the
+     * container's thread or asynchronously on the app's own; so is the next request on an idle kept-alive connection.
+     * Afterwards the socket still listens (the superdaemon's copy) and a new connection waits there for the next
+     * generation, untouched by this one.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"/slow", "/async"})
+    void drainAnswersTheRequestInFlightAndTheNextKeptAliveOneWithConnectionClose(String slowPath) throws Exception {
+        InetSocketAddress address = serveTcp();
+        CompletableFuture<Boolean> drained;
+        try (HttpConnection idle = HttpConnection.open(address); HttpConnection slow = HttpConnection.open(address)) {
+            assertEquals(200, idle.get("/").status());
+            slow.send(slowPath);
+            assertTrue(slowEntered.await(30, TimeUnit.SECONDS), "slow request reached the servlet");
+
+            drained = CompletableFuture.supplyAsync(() -> starter.drain(Duration.ofSeconds(30), Duration.ZERO));
+            Await.until("the drain to begin", Duration.ofSeconds(10), starter::isDraining);
+
+            HttpResponse onKeptAlive = idle.get("/");
+            assertEquals(200, onKeptAlive.status(), "a kept-alive connection is served, not answered with 503");
+            assertEquals("close", onKeptAlive.header("connection"));
+            assertFalse(drained.isDone(), "the drain waits for the slow request's connection");
+
+            releaseSlow.countDown();
+            HttpResponse slowResponse = slow.read();
+            assertEquals(200, slowResponse.status());
+            assertEquals("slow done", slowResponse.body());
+            assertEquals("close", slowResponse.header("connection"),
+                    "a response committed after the drain began closes its connection too");
+        }
+        assertTrue(drained.get(30, TimeUnit.SECONDS), "every connection closed within the drain timeout");
+        assertNextGenerationGetsNewConnections(address);
+    }
+
+    /**
+     * An idle keep-alive connection is neither closed nor answered with 503 when the drain begins: its client may be
+     * sending a request that very moment. It is served, told to close, and the drain ends when the client has closed
+     * it. A response without a body (204) is told too.
+     */
+    @Test
+    void anIdleKeepAliveConnectionIsKeptUntilItsClientClosesIt() throws Exception {
+        InetSocketAddress address = serveTcp();
+        CompletableFuture<Boolean> drained;
+        try (HttpConnection idle = HttpConnection.open(address);
+             HttpConnection silent = HttpConnection.open(address)) {
+            assertEquals(200, idle.get("/").status());
+            assertEquals(200, silent.get("/").status());
+            drained = CompletableFuture.supplyAsync(() -> starter.drain(Duration.ofSeconds(30), Duration.ZERO));
+            Await.until("the drain to begin", Duration.ofSeconds(10), starter::isDraining);
+
+            HttpResponse late = idle.get("/empty");
+            assertEquals(204, late.status(), "the idle connection was still served");
+            assertEquals("close", late.header("connection"));
+            assertFalse(drained.isDone(), "the drain ended with a client's connection still open");
+        }
+        assertTrue(drained.get(30, TimeUnit.SECONDS), "the drain ended once the clients closed their connections");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"/slow", "/async"})
+    void drainReturnsFalseAtItsDeadlineAndSaysWhatWasLeft(String slowPath) throws Exception {
+        InetSocketAddress address = serveTcp();
+        try (HttpConnection idle = HttpConnection.open(address); HttpConnection slow = HttpConnection.open(address)) {
+            assertEquals(200, idle.get("/").status());
+            slow.send(slowPath);
+            assertTrue(slowEntered.await(30, TimeUnit.SECONDS), "slow request reached the servlet");
+            String err = stderrOf(() -> assertFalse(starter.drain(Duration.ofMillis(300))));
+            assertEquals("TomcatServerStarter: 2 connection(s) still open, 1 request(s) running, after 300 ms; "
+                    + "stopping anyway\n", err);
+            // The drain does not stop Tomcat: both connections are still served until tomcat.stop().
+            assertEquals("close", idle.get("/").header("connection"));
+            releaseSlow.countDown();
+            assertEquals("slow done", slow.read().body());
+            Await.until("the request to count as finished", Duration.ofSeconds(10), () -> starter.requestsRunning() == 0);
+            assertFalse(starter.drain(Duration.ofSeconds(30)), "a later drain returns the first one's result");
+        }
+    }
+
+    /** {@code tomcat.stop()} drains first: a request in flight is answered, not cut off, and never with a 503. */
+    @Test
+    void tomcatStopDrainsFirst() throws Exception {
+        InetSocketAddress address = serveTcp();
+        CompletableFuture<Void> stopped;
+        try (HttpConnection slow = HttpConnection.open(address)) {
+            slow.send("/async");
+            assertTrue(slowEntered.await(30, TimeUnit.SECONDS), "slow request reached the servlet");
+            Tomcat stopping = tomcat;
+            stopped = CompletableFuture.runAsync(() -> {
+                try {
+                    stopping.stop();
+                } catch (LifecycleException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Await.until("the drain to begin", Duration.ofSeconds(10), starter::isDraining);
+            assertFalse(stopped.isDone(), "Tomcat stopped under a request in flight");
+            releaseSlow.countDown();
+            HttpResponse answer = slow.read();
+            assertEquals(200, answer.status());
+            assertEquals("slow done", answer.body());
+            // Within the drain's 200 ms spread the answer may still keep the connection alive; then the next
+            // request on it is served too, and one of them is told to close.
+            Await.until("an answer with Connection: close", Duration.ofSeconds(10), () -> {
+                if (slow.isClosedByServer()) {
+                    return true;
+                }
+                try {
+                    assertEquals(200, slow.get("/").status());
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                return slow.isClosedByServer();
+            });
+        }
+        stopped.get(30, TimeUnit.SECONDS);
+        assertEquals(LifecycleState.STOPPED, tomcat.getServer().getState());
+        assertThrows(LifecycleException.class, tomcat::start, "its sockets were closed when it stopped");
+        IllegalStateException again = assertThrows(IllegalStateException.class, () -> starter.listen(tomcat));
+        assertEquals("TomcatServerStarter.listen was already called", again.getMessage());
+    }
+
+    /**
+     * With a spread, kept-alive connections are told to close over it, not all at their next response; a client that
+     * keeps sending on its connection is served until it is told, and none is lost.
+     */
+    @Test
+    void theClosesAreSpreadOverTheSpread() throws Exception {
+        InetSocketAddress address = serveTcp();
+        List<HttpConnection> open = new ArrayList<>();
+        try {
+            for (int i = 0; i < 20; i++) {
+                HttpConnection c = HttpConnection.open(address);
+                open.add(c);
+                assertEquals(200, c.get("/").status());
+            }
+            CompletableFuture<Boolean> drained =
+                    CompletableFuture.supplyAsync(() -> starter.drain(Duration.ofSeconds(30), Duration.ofSeconds(3)));
+            Await.until("the drain to begin", Duration.ofSeconds(10), starter::isDraining);
+            // Sent well within the first second, so each response closes with a chance of about 1 in 3 at most.
+            int closedAtOnce = sendOneRoundOn(open);
+            assertTrue(closedAtOnce < 20, "every connection was closed at its first response, as without a spread");
+            Await.until("every client told to close its connection", Duration.ofSeconds(20), () -> {
+                try {
+                    sendOneRoundOn(open);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                return open.isEmpty();
+            });
+            assertTrue(drained.get(30, TimeUnit.SECONDS), "the drain ended once every client had closed");
+        } finally {
+            for (HttpConnection c : open) {
+                c.close();
+            }
+        }
+    }
+
+    /** Tomcat's NIO endpoint serves an adopted unix socket too, and neither the drain nor the stop deletes its path. */
+    @Test
+    void servesAUnixSocketAndLeavesItsPathInPlace() throws Exception {
+        Path path = dir.resolve("app.sock");
+        listening = ServerSocketChannel.open(StandardProtocolFamily.UNIX).bind(UnixDomainSocketAddress.of(path));
+        serve(path.toString(), connector -> { });
+        CompletableFuture<Boolean> drained;
+        try (HttpConnection c = HttpConnection.open(path)) {
+            assertEquals("hello", c.get("/").body());
+            assertFalse(c.isClosedByServer());
+            drained = CompletableFuture.supplyAsync(() -> starter.drain(Duration.ofSeconds(30), Duration.ZERO));
+            Await.until("the drain to begin", Duration.ofSeconds(10), starter::isDraining);
+            HttpResponse last = c.get("/");
+            assertEquals(200, last.status());
+            assertEquals("close", last.header("connection"));
+        }
+        assertTrue(drained.get(30, TimeUnit.SECONDS));
+        assertNextGenerationGetsNewConnections(UnixDomainSocketAddress.of(path));
+        tomcat.stop();
+        tomcat.destroy();
+        tomcat = null;
+        assertTrue(Files.exists(path), "the adapter deleted " + path);
+    }
+
+    @Test
+    void notUnderASuperdaemon() {
+        TomcatServerStarter absent = TomcatServerStarter.fromEnvironment(Map.of());
+        assertFalse(absent.isPresent());
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> absent.listen(new Tomcat()));
+        assertEquals("SERVER_STARTER_PORT is not set: not under start_server, so bind a port of your own instead of "
+                + "calling listen", e.getMessage());
+        assertThrows(IllegalStateException.class, () -> absent.drainOnShutdown(Duration.ofSeconds(1)));
+    }
+
+    @Test
+    void listenAfterStartIsRefusedAndAdoptsNothing() throws Exception {
+        tomcat = tomcat();
+        tomcat.start();
+        TomcatServerStarter late = TomcatServerStarter.fromEnvironment(Map.of("SERVER_STARTER_PORT", ""));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> late.listen(tomcat));
+        assertEquals("TomcatServerStarter.listen must be called before tomcat.start()", e.getMessage());
+        assertThrows(IllegalStateException.class, () -> late.drain(Duration.ZERO));
+    }
+
+    private InetSocketAddress serveTcp() throws Exception {
+        return serveTcp(connector -> { });
+    }
+
+    private InetSocketAddress serveTcp(Consumer<Connector> configure) throws Exception {
+        listening = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0));
+        InetSocketAddress address = (InetSocketAddress) listening.getLocalAddress();
+        serve("127.0.0.1:" + address.getPort(), configure);
+        return address;
+    }
+
+    /** Serves {@code listening} as the superdaemon's entry {@code key}, through a duplicate of its fd. */
+    private void serve(String key, Consumer<Connector> configure) throws Exception {
+        adoptedFd = duplicate(listening);
+        starter = TomcatServerStarter.fromEnvironment(Map.of("SERVER_STARTER_PORT", key + "=" + adoptedFd));
+        tomcat = tomcat();
+        starter.listen(tomcat, configure);
+        tomcat.start();
+    }
+
+    private Tomcat tomcat() {
+        Tomcat t = new Tomcat();
+        t.setBaseDir(dir.resolve("tomcat").toString());
+        StandardContext context = (StandardContext) t.addContext("", null);
+        // Tomcat's leak checks need more --add-opens flags than these tests care for, and would warn without them.
+        context.setClearReferencesThreadLocals(false);
+        context.setClearReferencesRmiTargets(false);
+        Tomcat.addServlet(context, "app", new App()).setAsyncSupported(true);
+        context.addServletMappingDecoded("/*", "app");
+        return t;
+    }
+
+    /** {@code /} answers "hello", {@code /empty} 204; {@code /slow} and {@code /async} answer once released. */
+    private final class App extends HttpServlet {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected void doGet(HttpServletRequest request, HttpServletResponse response) throws IOException {
+            switch (request.getRequestURI()) {
+                case "/empty" -> response.setStatus(HttpServletResponse.SC_NO_CONTENT);
+                case "/slow" -> {
+                    slowEntered.countDown();
+                    awaitRelease();
+                    answer(response, "slow done");
+                }
+                case "/async" -> {
+                    AsyncContext async = request.startAsync();
+                    async.setTimeout(60_000);
+                    slowEntered.countDown();
+                    // Answered on a thread of the app's, as an async servlet does once its result is there.
+                    new Thread(() -> {
+                        awaitRelease();
+                        try {
+                            answer((HttpServletResponse) async.getResponse(), "slow done");
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                        } finally {
+                            async.complete();
+                        }
+                    }, "async-answer").start();
+                }
+                default -> answer(response, "hello");
+            }
+        }
+
+        private void awaitRelease() {
+            try {
+                releaseSlow.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        private static void answer(HttpServletResponse response, String body) throws IOException {
+            response.setContentType("text/plain");
+            response.getWriter().print(body);
+        }
+    }
+
+    /**
+     * After the drain this process no longer accepts on the socket, yet the socket still listens: a new connection
+     * waits in its queue, where the superdaemon's copy (the test's) takes it, as the next generation would.
+     */
+    private void assertNextGenerationGetsNewConnections(SocketAddress address) throws IOException {
+        try (SocketChannel client = SocketChannel.open(address);
+             SocketChannel taken = listening.accept()) {
+            assertTrue(taken.isConnected());
+            assertTrue(client.isConnected());
+        }
+    }
+
+    /** One request on each connection; those answered with {@code Connection: close} are closed and removed. */
+    private static int sendOneRoundOn(List<HttpConnection> connections) throws IOException {
+        int closed = 0;
+        for (Iterator<HttpConnection> it = connections.iterator(); it.hasNext(); ) {
+            HttpConnection c = it.next();
+            HttpResponse response = c.get("/");
+            assertEquals(200, response.status(), "a request on a kept-alive connection during the spread");
+            if ("close".equals(response.header("connection"))) {
+                c.close();
+                it.remove();
+                closed++;
+            } else {
+                assertNull(response.header("connection"));
+            }
+        }
+        return closed;
+    }
+
+    /** What {@code action} printed on standard error, which is restored afterwards. */
+    private static String stderrOf(Runnable action) {
+        PrintStream original = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        try {
+            action.run();
+        } finally {
+            System.setErr(original);
+        }
+        return captured.toString(StandardCharsets.UTF_8);
+    }
+
+    /** A second fd on {@code channel}'s socket, as a superdaemon's child inherits one. */
+    private static int duplicate(ServerSocketChannel channel) throws Exception {
+        Method fdOf = Class.forName("sun.nio.ch.SelChImpl").getMethod("getFDVal");
+        fdOf.setAccessible(true);
+        int fd = (int) fdOf.invoke(channel);
+        int copy = Libc.get().fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (copy < 0) {
+            throw new IOException("fcntl(" + fd + ", F_DUPFD_CLOEXEC): " + Libc.lastError());
+        }
+        return copy;
+    }
+}
