@@ -2,15 +2,19 @@ package org.serverstarter.spring.boot;
 
 import java.time.Duration;
 import org.eclipse.jetty.server.Server;
+import org.apache.catalina.startup.Tomcat;
 import org.serverstarter.jetty.JettyServerStarter;
+import org.serverstarter.tomcat.TomcatServerStarter;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.jetty.ConfigurableJettyWebServerFactory;
+import org.springframework.boot.tomcat.ConfigurableTomcatWebServerFactory;
 import org.springframework.boot.web.server.WebServerFactoryCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.Ordered;
 import org.springframework.core.env.Environment;
 
 /**
@@ -55,6 +59,54 @@ public class ServerStarterAutoConfiguration {
                 ServerStarterProperties properties, Environment environment) {
             return new DrainBeforeGracefulShutdown(starter::drain, drainTimeout(properties, environment),
                     properties.getDrainSpread());
+        }
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass({Tomcat.class, ConfigurableTomcatWebServerFactory.class})
+    static class TomcatServer {
+        @Bean
+        TomcatServerStarter tomcatServerStarter() {
+            return TomcatServerStarter.fromEnvironment();
+        }
+
+        @Bean
+        WebServerFactoryCustomizer<ConfigurableTomcatWebServerFactory> serverStarterTomcat(TomcatServerStarter starter) {
+            return new LastCustomizer<>(factory -> {
+                TomcatOnInheritedSockets sockets = new TomcatOnInheritedSockets(starter);
+                factory.addConnectorCustomizers(sockets);
+                factory.addContextCustomizers(sockets);
+            });
+        }
+
+        @Bean
+        DrainBeforeGracefulShutdown serverStarterTomcatDrain(TomcatServerStarter starter,
+                ServerStarterProperties properties, Environment environment) {
+            return new DrainBeforeGracefulShutdown(starter::drain, drainTimeout(properties, environment),
+                    properties.getDrainSpread());
+        }
+    }
+
+    /**
+     * Applied after Boot's own customizers, so that the connector customizer it adds runs after theirs and sees the
+     * connector as {@code server.tomcat.*} configured it.
+     */
+    static final class LastCustomizer<T extends org.springframework.boot.web.server.WebServerFactory>
+            implements WebServerFactoryCustomizer<T>, Ordered {
+        private final WebServerFactoryCustomizer<T> customizer;
+
+        LastCustomizer(WebServerFactoryCustomizer<T> customizer) {
+            this.customizer = customizer;
+        }
+
+        @Override
+        public void customize(T factory) {
+            customizer.customize(factory);
+        }
+
+        @Override
+        public int getOrder() {
+            return Ordered.LOWEST_PRECEDENCE;
         }
     }
 }

@@ -1,4 +1,4 @@
-package org.serverstarter.samples.spring.jetty;
+package org.serverstarter.samples.spring;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -30,14 +30,15 @@ import org.serverstarter.testkit.StatusFile;
 import org.serverstarter.testkit.Superdaemon;
 
 /**
- * The Spring Boot sample, an app with no code for start_server, started by its {@code run} script ({@code java -jar},
+ * A Spring Boot sample (the module's own, named by the system property {@code sample}: spring-mvc or spring-jetty),
+ * an app with no code for start_server, started by its {@code run} script ({@code java -jar},
  * no JVM flag): served on inherited IPv4 and IPv6 sockets and hot-restarted under load without a lost request under
  * both superdaemons; {@code READY=1} after the app's runners; its own port without a superdaemon; a broken socket
  * reported without a stack trace.
  */
-class SpringJettySampleIT {
+class SpringSampleIT {
     private static final Duration WAIT = Duration.ofSeconds(90);
-    private static final Path RUN = Repo.root().resolve("samples/spring-jetty/run");
+    private static final Path RUN = Repo.root().resolve("samples/" + System.getProperty("sample") + "/run");
 
     static List<Superdaemon> superdaemons() {
         return Superdaemon.available().toList();
@@ -79,7 +80,7 @@ class SpringJettySampleIT {
                 dir)) {
             starter.awaitOutput("(?s).*new worker \\d+ is ready.*", WAIT);
             String output = starter.output();
-            int warmedUp = output.indexOf("spring-jetty: warmed up, generation 1");
+            int warmedUp = output.indexOf("spring sample: warmed up, generation 1");
             assertTrue(warmedUp >= 0 && warmedUp < output.indexOf(" is ready"), output);
         }
     }

@@ -1,4 +1,4 @@
-package org.serverstarter.samples.spring.jetty;
+package org.serverstarter.samples.spring;
 
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.ApplicationRunner;
@@ -11,23 +11,23 @@ import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
 /**
- * An ordinary Spring MVC app on Jetty: nothing in it knows about start_server; the starter on the classpath does the
- * rest. {@code /} names the generation and pid, {@code /sleep?ms=N} answers after N ms (at most 30 s); every answer
+ * An ordinary Spring MVC app, built once per server (samples/spring-mvc on Tomcat, samples/spring-jetty on Jetty):
+ * nothing in it knows about start_server; the starter on the classpath does the rest. {@code /} names the generation and pid, {@code /sleep?ms=N} answers after N ms (at most 30 s); every answer
  * carries {@code X-Generation}. {@code WARM_UP_MS} makes a runner take that long before the app counts as ready.
  */
 @SpringBootApplication
 @RestController
-public class SpringJettySample {
+public class SpringSample {
     private static final long MAX_SLEEP_MS = 30_000;
 
     private final String generation;
 
-    SpringJettySample(@Value("${SERVER_STARTER_GENERATION:0}") String generation) {
+    SpringSample(@Value("${SERVER_STARTER_GENERATION:0}") String generation) {
         this.generation = generation;
     }
 
     public static void main(String[] args) {
-        SpringApplication.run(SpringJettySample.class, args);
+        SpringApplication.run(SpringSample.class, args);
     }
 
     @GetMapping("/")
@@ -52,7 +52,7 @@ public class SpringJettySample {
         return args -> {
             if (millis > 0) {
                 Thread.sleep(millis);
-                System.out.println("spring-jetty: warmed up, generation " + generation);
+                System.out.println("spring sample: warmed up, generation " + generation);
             }
         };
     }

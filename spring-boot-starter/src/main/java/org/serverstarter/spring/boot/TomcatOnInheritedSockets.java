@@ -1,0 +1,104 @@
+package org.serverstarter.spring.boot;
+
+import java.beans.BeanInfo;
+import java.beans.IntrospectionException;
+import java.beans.Introspector;
+import java.beans.PropertyDescriptor;
+import java.lang.reflect.InvocationTargetException;
+import java.util.Set;
+import org.apache.catalina.Context;
+import org.apache.catalina.Lifecycle;
+import org.apache.catalina.Service;
+import org.apache.catalina.connector.Connector;
+import org.apache.coyote.AbstractProtocol;
+import org.apache.coyote.UpgradeProtocol;
+import org.apache.coyote.http11.AbstractHttp11Protocol;
+import org.serverstarter.adapters.Readiness;
+import org.serverstarter.adapters.StarterException;
+import org.serverstarter.tomcat.TomcatServerStarter;
+import org.springframework.boot.tomcat.TomcatConnectorCustomizer;
+import org.springframework.boot.tomcat.TomcatContextCustomizer;
+
+/**
+ * Puts one connector per inherited socket beside the one Boot made for {@code server.port}, configured as Boot
+ * configured that one ({@code server.tomcat.*}, compression, h2c), and takes Boot's out of the service before Tomcat
+ * would bind it.
+ *
+ * <p>Boot gives no hook to drop its connector: {@code Tomcat.setConnector} puts it back into the service after the
+ * connector customizers ran. So it is removed when the context starts: Boot's own listener for that event (added
+ * later, so called later) then sets the remaining connectors aside to add them back, started, once the app is
+ * ready, and Boot's connector never binds.
+ */
+final class TomcatOnInheritedSockets implements TomcatConnectorCustomizer, TomcatContextCustomizer {
+    /** What belongs to a connector's own socket, or to Tomcat's bookkeeping, not to its configuration. */
+    private static final Set<String> NOT_COPIED = Set.of("address", "port", "portOffset", "localPort", "bindOnInit",
+            "useInheritedChannel", "unixDomainSocketPath", "unixDomainSocketPathPermissions", "name", "domain",
+            "protocol", "service", "state", "stateName", "throwOnFailure", "executor", "adapter", "handler",
+            "sslImplementation", "sslImplementationName", "defaultSSLHostConfigName", "secure", "scheme",
+            "proxyName", "proxyPort", "redirectPort");
+
+    private final TomcatServerStarter starter;
+    private Connector boots;
+
+    TomcatOnInheritedSockets(TomcatServerStarter starter) {
+        this.starter = starter;
+    }
+
+    @Override
+    public void customize(Connector connector) {
+        // Boot starts Tomcat before the context is refreshed; READY=1 waits for ACCEPTING_TRAFFIC instead.
+        Readiness.deferReady();
+        if (connector.getProtocolHandler() instanceof AbstractHttp11Protocol<?> http && http.isSSLEnabled()) {
+            throw new StarterException("server-starter: server.ssl is not supported on inherited sockets yet; "
+                    + "terminate TLS in front of the app");
+        }
+        boots = connector;
+        starter.listen(connector.getService(), inherited -> copyConfiguration(connector, inherited));
+    }
+
+    @Override
+    public void customize(Context context) {
+        context.addLifecycleListener(event -> {
+            if (Lifecycle.START_EVENT.equals(event.getType()) && boots != null && boots.getService() != null) {
+                Service service = boots.getService();
+                service.removeConnector(boots);
+            }
+        });
+    }
+
+    /** Copies what {@code from} was configured with onto {@code to}: every simple property, then upgrade protocols. */
+    static void copyConfiguration(Connector from, Connector to) {
+        copyProperties(from, to);
+        copyProperties(from.getProtocolHandler(), to.getProtocolHandler());
+        for (UpgradeProtocol upgrade : from.findUpgradeProtocols()) {
+            to.addUpgradeProtocol(upgrade);
+        }
+        if (from.getProtocolHandler() instanceof AbstractProtocol<?> protocol && protocol.getExecutor() != null) {
+            // Boot's virtual-thread executor, say: shared with the connectors that replace the one it was made for.
+            ((AbstractProtocol<?>) to.getProtocolHandler()).setExecutor(protocol.getExecutor());
+        }
+    }
+
+    private static void copyProperties(Object from, Object to) {
+        try {
+            BeanInfo info = Introspector.getBeanInfo(from.getClass());
+            for (PropertyDescriptor property : info.getPropertyDescriptors()) {
+                if (property.getReadMethod() == null || property.getWriteMethod() == null
+                        || NOT_COPIED.contains(property.getName()) || !isSimple(property.getPropertyType())) {
+                    continue;
+                }
+                Object value = property.getReadMethod().invoke(from);
+                if (value != null && !value.equals(property.getReadMethod().invoke(to))) {
+                    property.getWriteMethod().invoke(to, value);
+                }
+            }
+        } catch (IntrospectionException | IllegalAccessException | InvocationTargetException e) {
+            throw new IllegalStateException("server-starter: cannot copy Boot's connector settings: " + e, e);
+        }
+    }
+
+    private static boolean isSimple(Class<?> type) {
+        return type.isPrimitive() || type == String.class || Number.class.isAssignableFrom(type)
+                || type == Boolean.class || type.isEnum();
+    }
+}

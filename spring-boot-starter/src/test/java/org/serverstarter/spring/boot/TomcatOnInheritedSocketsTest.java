@@ -1,0 +1,40 @@
+package org.serverstarter.spring.boot;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import org.apache.catalina.connector.Connector;
+import org.apache.coyote.http11.AbstractHttp11Protocol;
+import org.apache.coyote.http2.Http2Protocol;
+import org.junit.jupiter.api.Test;
+
+/** The inherited sockets' connectors get what Boot configured on the connector they replace, and nothing else. */
+class TomcatOnInheritedSocketsTest {
+    @Test
+    void bootsSettingsCarryOverButNotItsSocket() {
+        Connector boots = new Connector("HTTP/1.1");
+        boots.setPort(8080);
+        boots.setURIEncoding("ISO-8859-1");
+        boots.setMaxPostSize(1234);
+        boots.addUpgradeProtocol(new Http2Protocol());
+        AbstractHttp11Protocol<?> protocol = (AbstractHttp11Protocol<?>) boots.getProtocolHandler();
+        protocol.setMaxThreads(17);
+        protocol.setKeepAliveTimeout(4321);
+        protocol.setMaxHttpRequestHeaderSize(16384);
+        protocol.setCompression("on");
+
+        Connector inherited = new Connector("HTTP/1.1");
+        inherited.setPort(39001);
+        TomcatOnInheritedSockets.copyConfiguration(boots, inherited);
+
+        AbstractHttp11Protocol<?> copied = (AbstractHttp11Protocol<?>) inherited.getProtocolHandler();
+        assertEquals(17, copied.getMaxThreads());
+        assertEquals(4321, copied.getKeepAliveTimeout());
+        assertEquals(16384, copied.getMaxHttpRequestHeaderSize());
+        assertEquals("on", copied.getCompression());
+        assertEquals("ISO-8859-1", inherited.getURIEncoding());
+        assertEquals(1234, inherited.getMaxPostSize());
+        assertArrayEquals(boots.findUpgradeProtocols(), inherited.findUpgradeProtocols());
+        assertEquals(39001, inherited.getPort());
+    }
+}
