@@ -58,11 +58,23 @@ public final class TomcatWorker {
         String drainTimeout = System.getenv("DRAIN_TIMEOUT_MS");
         TomcatServerStarter starter = TomcatServerStarter.fromEnvironment();
         if (starter.isPresent()) {
-            starter.listen(tomcat);
+            try {
+                starter.listen(tomcat);
+            } catch (RuntimeException e) {
+                deleteTree(base);
+                throw e;
+            }
             starter.drainOnShutdown(Duration.ofMillis(drainTimeout == null ? 10_000 : Long.parseLong(drainTimeout)));
         } else {
             tomcat.setPort(Integer.parseInt(System.getenv("PORT")));
             tomcat.getConnector().setProperty("address", "127.0.0.1");
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    tomcat.stop();
+                } catch (LifecycleException e) {
+                    System.err.println("worker: " + e.getMessage());
+                }
+            }));
         }
         try {
             tomcat.start();

@@ -34,7 +34,8 @@ class SampleArchivesIT {
         ProcessBuilder builder = new ProcessBuilder(Repo.root().resolve("samples/" + app + "/run").toString())
                 .redirectErrorStream(true).redirectOutput(dir.resolve("output").toFile());
         builder.environment().put("PORT", Integer.toString(Ports.freeTcpPort()));
-        builder.environment().put("JAVA_TOOL_OPTIONS", "-Xlog:class+load:file=" + log);
+        // The Tomcat sample keeps its base directory in java.io.tmpdir; it is stopped here before it can remove it.
+        builder.environment().put("JAVA_TOOL_OPTIONS", "-Xlog:class+load:file=" + log + " -Djava.io.tmpdir=" + dir);
         builder.environment().remove("SERVER_STARTER_PORT");
         Process sample = builder.start();
         try {

@@ -87,8 +87,9 @@ public final class TomcatSampleApp {
             Connector own = tomcat.getConnector();
             own.setProperty("address", "127.0.0.1");
             own.getProtocolHandler().setExecutor(pool);
-            tomcat.start();
+            // Before start(): a TERM while Tomcat starts stops it once started, which also deletes its base directory.
             Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(tomcat)));
+            tomcat.start();
             return;
         }
         starter.listen(tomcat, connector -> connector.getProtocolHandler().setExecutor(pool));
