@@ -10,9 +10,7 @@ import jakarta.servlet.AsyncContext;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.lang.reflect.Method;
 import java.net.InetSocketAddress;
@@ -21,12 +19,10 @@ import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -55,6 +51,8 @@ import org.serverstarter.adapters.internal.Libc;
 import org.serverstarter.testkit.Await;
 import org.serverstarter.testkit.HttpConnection;
 import org.serverstarter.testkit.HttpResponse;
+import org.serverstarter.testkit.KeepAliveClients;
+import org.serverstarter.testkit.Stderr;
 
 /**
  * {@link TomcatServerStarter} in this JVM, as a superdaemon's worker: the test binds a listening socket (the
@@ -213,6 +211,31 @@ class TomcatServerStarterTest {
         assertTrue(drained.get(30, TimeUnit.SECONDS), "the drain ended once the clients closed their connections");
     }
 
+    /**
+     * An answer committed as keep-alive before the drain began can no longer say {@code Connection: close}, so its
+     * client may send the next request on the same connection: that one is answered and told to close, instead of
+     * the connection closing under it.
+     */
+    @Test
+    void anAnswerCommittedBeforeTheDrainKeepsItsConnectionForTheNextRequest() throws Exception {
+        InetSocketAddress address = serveTcp();
+        CompletableFuture<Boolean> drained;
+        try (HttpConnection streaming = HttpConnection.open(address)) {
+            streaming.send("/stream");
+            assertTrue(slowEntered.await(30, TimeUnit.SECONDS), "the streamed answer was committed");
+            drained = CompletableFuture.supplyAsync(() -> starter.drain(Duration.ofSeconds(30), Duration.ZERO));
+            Await.until("the drain to begin", Duration.ofSeconds(10), starter::isDraining);
+            releaseSlow.countDown();
+            HttpResponse streamed = streaming.read();
+            assertEquals("committed, then done", streamed.body());
+            assertFalse(streaming.isClosedByServer(), "committed before the drain: " + streamed);
+            HttpResponse next = streaming.get("/");
+            assertEquals("hello", next.body());
+            assertEquals("close", next.header("connection"));
+        }
+        assertTrue(drained.get(30, TimeUnit.SECONDS), "the drain ended once the client closed its connection");
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"/slow", "/async"})
     void drainReturnsFalseAtItsDeadlineAndSaysWhatWasLeft(String slowPath) throws Exception {
@@ -221,7 +244,7 @@ class TomcatServerStarterTest {
             assertEquals(200, idle.get("/").status());
             slow.send(slowPath);
             assertTrue(slowEntered.await(30, TimeUnit.SECONDS), "slow request reached the servlet");
-            String err = stderrOf(() -> assertFalse(starter.drain(Duration.ofMillis(300))));
+            String err = Stderr.of(() -> assertFalse(starter.drain(Duration.ofMillis(300))));
             assertEquals("TomcatServerStarter: 2 connection(s) still open, 1 request(s) running, after 300 ms; "
                     + "stopping anyway\n", err);
             // The drain does not stop Tomcat: both connections are still served until tomcat.stop().
@@ -283,32 +306,13 @@ class TomcatServerStarterTest {
     @Test
     void theClosesAreSpreadOverTheSpread() throws Exception {
         InetSocketAddress address = serveTcp();
-        List<HttpConnection> open = new ArrayList<>();
-        try {
-            for (int i = 0; i < 20; i++) {
-                HttpConnection c = HttpConnection.open(address);
-                open.add(c);
-                assertEquals(200, c.get("/").status());
-            }
+        try (KeepAliveClients clients = KeepAliveClients.open(address, 20)) {
             CompletableFuture<Boolean> drained =
                     CompletableFuture.supplyAsync(() -> starter.drain(Duration.ofSeconds(30), Duration.ofSeconds(3)));
             Await.until("the drain to begin", Duration.ofSeconds(10), starter::isDraining);
             // Sent well within the first second, so each response closes with a chance of about 1 in 3 at most.
-            int closedAtOnce = sendOneRoundOn(open);
-            assertTrue(closedAtOnce < 20, "every connection was closed at its first response, as without a spread");
-            Await.until("every client told to close its connection", Duration.ofSeconds(20), () -> {
-                try {
-                    sendOneRoundOn(open);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-                return open.isEmpty();
-            });
+            clients.assertToldToCloseOverTheSpread(Duration.ofSeconds(20));
             assertTrue(drained.get(30, TimeUnit.SECONDS), "the drain ended once every client had closed");
-        } finally {
-            for (HttpConnection c : open) {
-                c.close();
-            }
         }
     }
 
@@ -388,7 +392,10 @@ class TomcatServerStarterTest {
         return t;
     }
 
-    /** {@code /} answers "hello", {@code /empty} 204; {@code /slow} and {@code /async} answer once released. */
+    /**
+     * {@code /} answers "hello", {@code /empty} 204; {@code /slow} and {@code /async} answer once released, and
+     * {@code /stream} commits the first half of its answer at once and sends the rest once released.
+     */
     private final class App extends HttpServlet {
         private static final long serialVersionUID = 1L;
 
@@ -396,6 +403,14 @@ class TomcatServerStarterTest {
         protected void doGet(HttpServletRequest request, HttpServletResponse response) throws IOException {
             switch (request.getRequestURI()) {
                 case "/empty" -> response.setStatus(HttpServletResponse.SC_NO_CONTENT);
+                case "/stream" -> {
+                    response.setContentType("text/plain");
+                    response.getWriter().print("committed, ");
+                    response.flushBuffer();
+                    slowEntered.countDown();
+                    awaitRelease();
+                    response.getWriter().print("then done");
+                }
                 case "/slow" -> {
                     slowEntered.countDown();
                     awaitRelease();
@@ -445,37 +460,6 @@ class TomcatServerStarterTest {
             assertTrue(taken.isConnected());
             assertTrue(client.isConnected());
         }
-    }
-
-    /** One request on each connection; those answered with {@code Connection: close} are closed and removed. */
-    private static int sendOneRoundOn(List<HttpConnection> connections) throws IOException {
-        int closed = 0;
-        for (Iterator<HttpConnection> it = connections.iterator(); it.hasNext(); ) {
-            HttpConnection c = it.next();
-            HttpResponse response = c.get("/");
-            assertEquals(200, response.status(), "a request on a kept-alive connection during the spread");
-            if ("close".equals(response.header("connection"))) {
-                c.close();
-                it.remove();
-                closed++;
-            } else {
-                assertNull(response.header("connection"));
-            }
-        }
-        return closed;
-    }
-
-    /** What {@code action} printed on standard error, which is restored afterwards. */
-    private static String stderrOf(Runnable action) {
-        PrintStream original = System.err;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
-        try {
-            action.run();
-        } finally {
-            System.setErr(original);
-        }
-        return captured.toString(StandardCharsets.UTF_8);
     }
 
     /** A second fd on {@code channel}'s socket, as a superdaemon's child inherits one. */

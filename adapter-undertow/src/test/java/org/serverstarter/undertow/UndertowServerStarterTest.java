@@ -6,12 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -30,6 +27,7 @@ import org.junit.jupiter.api.Timeout;
 import org.serverstarter.testkit.Await;
 import org.serverstarter.testkit.HttpConnection;
 import org.serverstarter.testkit.HttpResponse;
+import org.serverstarter.testkit.KeepAliveClients;
 import org.serverstarter.testkit.Ports;
 
 /**
@@ -138,49 +136,14 @@ class UndertowServerStarterTest {
      */
     @Test
     void theClosesAreSpreadOverTheSpread() throws Exception {
-        List<HttpConnection> open = new ArrayList<>();
-        try {
-            for (int i = 0; i < 20; i++) {
-                HttpConnection c = HttpConnection.open(address);
-                open.add(c);
-                assertEquals(200, c.get("/").status());
-            }
+        try (KeepAliveClients clients = KeepAliveClients.open(address, 20)) {
             CompletableFuture<Boolean> stopped =
                     CompletableFuture.supplyAsync(() -> listener.drain(Duration.ofSeconds(30), Duration.ofSeconds(3)));
             Await.until("the acceptor to close", Duration.ofSeconds(10), () -> Ports.refuses(address));
             // Sent well within the first second, so each response closes with a chance of about 1 in 3 at most.
-            int closedAtOnce = sendOneRoundOn(open);
-            assertTrue(closedAtOnce < 20, "every connection was closed at its first response, as without a spread");
-            Await.until("every client told to close its connection", Duration.ofSeconds(20), () -> {
-                try {
-                    sendOneRoundOn(open);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-                return open.isEmpty();
-            });
+            clients.assertToldToCloseOverTheSpread(Duration.ofSeconds(20));
             assertTrue(stopped.get(30, TimeUnit.SECONDS), "the drain ended once every client had closed");
-        } finally {
-            for (HttpConnection c : open) {
-                c.close();
-            }
         }
-    }
-
-    /** One request on each connection; those answered with {@code Connection: close} are closed and removed. */
-    private static int sendOneRoundOn(List<HttpConnection> connections) throws IOException {
-        int closed = 0;
-        for (Iterator<HttpConnection> it = connections.iterator(); it.hasNext(); ) {
-            HttpConnection c = it.next();
-            HttpResponse response = c.get("/");
-            assertEquals(200, response.status(), "a request on a kept-alive connection during the spread");
-            if ("close".equals(response.header("connection"))) {
-                c.close();
-                it.remove();
-                closed++;
-            }
-        }
-        return closed;
     }
 
     @Test
