@@ -178,8 +178,11 @@ class BadInputIT {
                 TimeUnit.MILLISECONDS.sleep(delay); // the point of the test is an arbitrary moment, not an event
                 p.signal("TERM");
                 int status = p.awaitExit(Reports.TIMEOUT);
-                assertTrue(status == 0 || status == 143, "TERM after " + delay + " ms: status " + status + "; output:\n"
-                        + p.output());
+                // A TERM that lands while the JVM itself initialises, before any code of ours runs, makes HotSpot
+                // fail its start-up with its own message (docs/compatibility.md); nothing is bound or spawned then.
+                boolean jvmInit = status == 1 && p.output().startsWith("Error occurred during initialization of VM");
+                assertTrue(status == 0 || status == 143 || jvmInit, "TERM after " + delay + " ms: status " + status
+                        + "; output:\n" + p.output());
                 Process probe = new ProcessBuilder("ps", "-o", "pid=,stat=,args=", "-g", Long.toString(p.pid()))
                         .redirectErrorStream(true).start();
                 // Zombies are not counted: when TERM hits a worker that is still starting (pyenv's python3 is a
