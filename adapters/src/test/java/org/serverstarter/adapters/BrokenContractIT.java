@@ -6,13 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -20,6 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.serverstarter.testkit.ChildJava;
+import org.serverstarter.testkit.Exited;
 import org.serverstarter.testkit.Ports;
 import org.serverstarter.testkit.StarterProcess;
 import org.serverstarter.testkit.Superdaemon;
@@ -114,17 +113,11 @@ class BrokenContractIT {
     private String runDirectly(String script, String serverStarterPort) throws IOException, InterruptedException {
         List<String> argv = new ArrayList<>(List.of("bash", "-c", script, "bash"));
         argv.addAll(ChildJava.command(EchoWorker.class, "blocking"));
-        ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true);
+        ProcessBuilder pb = new ProcessBuilder(argv);
         pb.environment().put("SERVER_STARTER_PORT", serverStarterPort);
-        Process p = pb.start();
-        try {
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
-            assertEquals(3, p.exitValue(), out);
-            return out;
-        } finally {
-            p.destroyForcibly();
-        }
+        Exited exited = Exited.run(pb, Duration.ofSeconds(30));
+        assertEquals(3, exited.status(), exited.output());
+        return exited.output();
     }
 
     private StarterProcess underSuperdaemon(Superdaemon superdaemon, String socketOption, String script,

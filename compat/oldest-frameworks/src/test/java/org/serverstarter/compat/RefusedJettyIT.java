@@ -3,18 +3,17 @@ package org.serverstarter.compat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.time.Duration;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.serverstarter.testkit.ChildJava;
+import org.serverstarter.testkit.Exited;
 
 /**
  * A Jetty older than the oldest the adapter supports is refused at {@code listen} in one line, before any socket is
@@ -35,20 +34,12 @@ class RefusedJettyIT {
         }
         List<String> argv = new ArrayList<>(ChildJava.command(TooOldJettyApp.class));
         argv.set(argv.indexOf("-cp") + 1, String.join(":", classpath));
-        ProcessBuilder builder = new ProcessBuilder(argv).redirectErrorStream(true);
+        ProcessBuilder builder = new ProcessBuilder(argv);
         // fd 3 need not even be open: the version is checked before any socket.
         builder.environment().put("SERVER_STARTER_PORT", "127.0.0.1:8080=3");
-        Process app = builder.start();
-        String output;
-        try {
-            output = new String(app.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!app.waitFor(60, TimeUnit.SECONDS)) {
-                throw new IOException("the app did not exit:\n" + output);
-            }
-        } finally {
-            app.destroyForcibly();
-        }
-        assertNotEquals(0, app.exitValue(), output);
+        Exited app = Exited.run(builder, Duration.ofSeconds(60));
+        String output = app.output();
+        assertNotEquals(0, app.status(), output);
         List<String> lines = output.lines().filter(line -> !line.startsWith("SLF4J")).collect(Collectors.toList());
         assertEquals(List.of("Exception in thread \"main\" org.serverstarter.adapters.StarterException: "
                 + "JettyServerStarter needs Jetty 12.0.5 or later, not " + version), lines, output);

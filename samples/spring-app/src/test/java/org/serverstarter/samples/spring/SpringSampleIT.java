@@ -5,9 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -20,6 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.serverstarter.testkit.Await;
+import org.serverstarter.testkit.Exited;
 import org.serverstarter.testkit.HttpClient;
 import org.serverstarter.testkit.HttpResponse;
 import org.serverstarter.testkit.Ports;
@@ -106,20 +105,11 @@ class SpringSampleIT {
     @Test
     @Timeout(value = 2, unit = TimeUnit.MINUTES)
     void anFdThatIsNotASocketIsReportedWithoutAStackTrace() throws Exception {
-        ProcessBuilder builder = new ProcessBuilder("sh", "-c", "exec 7</etc/hostname; exec \"$0\"", RUN.toString())
-                .redirectErrorStream(true);
+        ProcessBuilder builder = new ProcessBuilder("sh", "-c", "exec 7</etc/hostname; exec \"$0\"", RUN.toString());
         builder.environment().put("SERVER_STARTER_PORT", "127.0.0.1:8080=7");
-        Process app = builder.start();
-        String output;
-        try {
-            output = new String(app.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!app.waitFor(60, TimeUnit.SECONDS)) {
-                throw new IOException("the app did not exit:\n" + output);
-            }
-        } finally {
-            app.destroyForcibly();
-        }
-        assertNotEquals(0, app.exitValue(), output);
+        Exited app = Exited.run(builder, Duration.ofSeconds(60));
+        String output = app.output();
+        assertNotEquals(0, app.status(), output);
         assertTrue(output.contains("fd 7 is not a socket"), output);
         assertFalse(output.lines().anyMatch(line -> line.startsWith("\tat ")), output);
     }
