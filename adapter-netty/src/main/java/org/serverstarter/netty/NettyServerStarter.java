@@ -32,6 +32,9 @@ import org.serverstarter.adapters.StarterException;
 import org.serverstarter.adapters.internal.Contract;
 import org.serverstarter.adapters.internal.Drain;
 import org.serverstarter.adapters.internal.Notify;
+import org.serverstarter.netty.internal.EpollAdoption;
+import org.serverstarter.netty.internal.HttpDrainHandler;
+import org.serverstarter.netty.internal.NioAdoption;
 
 /**
  * The Server::Starter contract for a Netty {@link ServerBootstrap}: serves the listening sockets inherited from

@@ -1,4 +1,4 @@
-package org.serverstarter.netty;
+package org.serverstarter.netty.internal;
 
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -16,13 +16,13 @@ import org.serverstarter.adapters.internal.Drain;
  * than closing idle keep-alive connections at once) is what keeps a client from sending a request into a connection
  * that is being closed. Runs on the connection's event loop only, so its fields need no locking.
  */
-final class HttpDrainHandler extends ChannelDuplexHandler {
+public final class HttpDrainHandler extends ChannelDuplexHandler {
     private final Drain drain;
     private int outstanding;
     private boolean inFinalResponse;
     private boolean closeAfterResponse;
 
-    HttpDrainHandler(Drain drain) {
+    public HttpDrainHandler(Drain drain) {
         this.drain = drain;
     }
 

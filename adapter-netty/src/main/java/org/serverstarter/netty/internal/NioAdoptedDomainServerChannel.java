@@ -1,4 +1,4 @@
-package org.serverstarter.netty;
+package org.serverstarter.netty.internal;
 
 import io.netty.channel.ChannelConfig;
 import io.netty.channel.ChannelMetadata;

@@ -1,4 +1,4 @@
-package org.serverstarter.netty;
+package org.serverstarter.netty.internal;
 
 import io.netty.channel.ChannelException;
 import io.netty.channel.ServerChannel;
@@ -17,7 +17,7 @@ import org.serverstarter.adapters.internal.Contract;
  * reflection and no JVM flag. Netty does not check what the fd is, so the socket options are checked here first,
  * giving one clear line instead of a channel that never accepts.
  */
-final class EpollAdoption {
+public final class EpollAdoption {
     // Linux <sys/socket.h> values; this class only runs where epoll does.
     private static final int SOL_SOCKET = 1;
     private static final int SO_TYPE = 3;
@@ -28,7 +28,7 @@ final class EpollAdoption {
 
     private EpollAdoption() {}
 
-    static ServerChannel adopt(InheritedSocket socket) {
+    public static ServerChannel adopt(InheritedSocket socket) {
         Epoll.ensureAvailability();
         check(socket);
         // Superdaemons pass blocking sockets, and Netty's epoll loop does not expect one: when several processes

@@ -1,4 +1,4 @@
-package org.serverstarter.netty;
+package org.serverstarter.netty.internal;
 
 import io.netty.channel.ServerChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
@@ -8,10 +8,10 @@ import org.serverstarter.adapters.InheritedSocket;
  * Wraps an inherited fd in a Netty NIO server channel, through the JDK channel that {@code adapters} adopts (which
  * needs {@code --add-opens=java.base/sun.nio.ch=ALL-UNNAMED}).
  */
-final class NioAdoption {
+public final class NioAdoption {
     private NioAdoption() {}
 
-    static ServerChannel adopt(InheritedSocket socket) {
+    public static ServerChannel adopt(InheritedSocket socket) {
         java.nio.channels.ServerSocketChannel jdk = socket.openServerChannel();
         // Not NioServerDomainSocketChannel: its close deletes the socket path once anything (even toString) has
         // looked up the local address, and the path belongs to the superdaemon.

@@ -1,4 +1,4 @@
-package org.serverstarter.netty;
+package org.serverstarter.netty.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
