@@ -42,20 +42,16 @@ import org.serverstarter.testkit.Superdaemon;
 class OutsideAppIT {
     private static final Path APP = Repo.root().resolve("compat/outside-app/app");
     private static final Path STARTER_README = Repo.root().resolve("spring-boot-starter/README.md");
+    private static final Path ROOT_README = Repo.root().resolve("README.md");
     private static final Duration BUILD_WAIT = Duration.ofMinutes(5);
     private static final Duration WAIT = Duration.ofSeconds(90);
 
     @Test
     void itsPomHoldsTheReadmesFragmentsAndThisBuildsSpringBoot() throws IOException {
         String pom = Files.readString(APP.resolve("pom.xml"));
-        Matcher fragments = Pattern.compile("```xml\n(.*?)```", Pattern.DOTALL).matcher(Files.readString(STARTER_README));
-        int count = 0;
-        while (fragments.find()) {
-            count++;
-            assertTrue(normalized(pom).contains(normalized(fragments.group(1))),
-                    "app/pom.xml lacks this fragment of spring-boot-starter/README.md:\n" + fragments.group(1));
-        }
-        assertEquals(3, count, "xml fragments in spring-boot-starter/README.md (BOM, starter, manifest entries)");
+        assertEquals(3, assertHoldsFragmentsOf(pom, STARTER_README), "xml fragments in " + STARTER_README
+                + " (BOM, starter, manifest entries)");
+        assertEquals(1, assertHoldsFragmentsOf(pom, ROOT_README), "xml fragments in " + ROOT_README + " (BOM)");
         Matcher parent = Pattern.compile("<artifactId>spring-boot-starter-parent</artifactId>\\s*<version>([^<]+)<")
                 .matcher(pom);
         assertTrue(parent.find(), "app/pom.xml has no spring-boot-starter-parent");
@@ -123,6 +119,18 @@ class OutsideAppIT {
         } catch (RuntimeException e) {
             return false;
         }
+    }
+
+    /** Asserts that {@code pom} holds every xml block of {@code readme}, whitespace between tags aside; their count. */
+    private static int assertHoldsFragmentsOf(String pom, Path readme) throws IOException {
+        Matcher fragments = Pattern.compile("```xml\n(.*?)```", Pattern.DOTALL).matcher(Files.readString(readme));
+        int count = 0;
+        while (fragments.find()) {
+            count++;
+            assertTrue(normalized(pom).contains(normalized(fragments.group(1))),
+                    "app/pom.xml lacks this fragment of " + readme + ":\n" + fragments.group(1));
+        }
+        return count;
     }
 
     private static String normalized(String xml) {
