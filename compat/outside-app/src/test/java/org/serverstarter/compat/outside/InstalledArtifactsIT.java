@@ -36,6 +36,7 @@ class InstalledArtifactsIT {
 
     @Test
     void eachJarHoldsWhatItsNameSays() throws IOException {
+        Published.assertThisBuildInstalledEverything();
         for (Module module : Published.JARS) {
             try (JarFile jar = new JarFile(module.installed(".jar").toFile())) {
                 assertEquals(module.moduleName(), jar.getManifest().getMainAttributes().getValue("Automatic-Module-Name"),
@@ -56,6 +57,7 @@ class InstalledArtifactsIT {
 
     @Test
     void nothingElseThisBuildMadeIsInstalled() throws IOException {
+        Published.assertThisBuildInstalledEverything();
         List<Path> built = builtJars();
         assertEquals(List.of(), built.stream().filter(p -> p.getFileName().toString().endsWith("-tests.jar")).toList(),
                 "test-jars built");
