@@ -116,6 +116,13 @@ class DebianPackageIT {
         assertEquals(Path.of("/usr/lib/server-starter-jvm/bin/start_server"),
                 Files.readSymbolicLink(root.resolve("etc/alternatives/start_server")));
         assertTrue(Files.isSymbolicLink(root.resolve("usr/bin/start_server-jvm")));
+        Path archive = root.resolve("usr/lib/server-starter-jvm/lib/start_server.jsa");
+        assertTrue(Files.isRegularFile(archive), "postinst did not dump the class-data archive");
+
+        // Installing the same version again runs prerm upgrade and postinst configure once more: idempotent.
+        assertEquals(0, run(dpkg, "-i", deb.toString()).status());
+        assertTrue(Files.isSymbolicLink(name), "the alternative was lost on reinstall");
+        assertTrue(Files.isRegularFile(archive), "no class-data archive after reinstall");
 
         assertEquals(0, run(dpkg, "-i", perl.toString()).status());
         assertTrue(Files.isRegularFile(name, LinkOption.NOFOLLOW_LINKS), "the other package's file is not there");
@@ -137,8 +144,11 @@ class DebianPackageIT {
         require(Files.isExecutable(Path.of("/usr/bin/dpkg")) && Files.isExecutable(Path.of("/usr/bin/dpkg-deb")),
                 "no dpkg here (not Debian)");
         try (Stream<Path> debs = Files.list(TARGET)) {
-            List<Path> found = debs.filter(p -> p.getFileName().toString().matches(PACKAGE + "_.*\\.deb")).toList();
-            require(found.size() == 1, "expected one " + PACKAGE + "_*.deb in " + TARGET + " (built by mvn package"
+            // build-deb's version: 0.1.0-SNAPSHOT is 0.1.0~SNAPSHOT-1; a .deb of another version may linger in target/.
+            String prefix = PACKAGE + "_" + System.getProperty("dist.version", "?").replace('-', '~') + "-1_";
+            List<Path> found = debs.filter(p -> p.getFileName().toString().startsWith(prefix)
+                    && p.getFileName().toString().endsWith(".deb")).toList();
+            require(found.size() == 1, "expected one " + prefix + "*.deb in " + TARGET + " (built by mvn package"
                     + " where dpkg-deb exists), found " + found);
             return found.get(0);
         }
