@@ -43,14 +43,14 @@ public final class StatusClient {
             fd = ClientFiles.open(path);
         } catch (Fatal e) {
             if (e.exitStatus() == ENOENT) {
-                throw new Fatal("no start_server holds " + path + " (no such file)", ESRCH);
+                throw new Fatal("no start_server runs from " + path + " (no such file)", ESRCH);
             }
             throw e;
         }
         long pid;
         long inode;
         try {
-            pid = ClientFiles.holder(path, fd, "no start_server holds " + path + " (");
+            pid = ClientFiles.holder(path, fd, "no start_server runs from " + path + " (");
             inode = Posix.status(fd).inode();
         } catch (ErrnoException e) {
             throw Fatal.of("failed to read " + path + ":", e);

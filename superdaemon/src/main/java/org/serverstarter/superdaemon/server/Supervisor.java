@@ -378,8 +378,9 @@ final class Supervisor {
             started(pid, lowered);
             return true;
         }
-        log("new worker " + pid + " seems to have failed to start, exit status:" + status);
         counters = counters.plusExitedEarly();
+        publish(); // before the line: whoever reacts to it finds the count
+        log("new worker " + pid + " seems to have failed to start, exit status:" + status);
         afterWorkerExit(pid, true);
         return interrupted;
     }
@@ -434,21 +435,23 @@ final class Supervisor {
             }
             int status = children.reap(pid);
             if (status >= 0) {
-                log("new worker " + pid + " seems to have failed to start, exit status:" + status);
                 counters = counters.plusExitedEarly();
+                publish(); // before the line: whoever reacts to it finds the count
+                log("new worker " + pid + " seems to have failed to start, exit status:" + status);
                 afterWorkerExit(pid, true);
                 return Outcome.FAILED;
             }
             Event event = poll(deadline);
             if (event == null) {
+                counters = counters.plusTimedOut();
                 log("new worker " + pid + " did not send READY=1 within " + settings.readyTimeout()
                         + " secs, sending TERM");
                 signal(pid, Signals.TERM);
                 retired(pid);
-                counters = counters.plusTimedOut();
                 oldWorkers.put(pid, generation);
                 armKill(pid);
                 updateStatus();
+                publish();
                 return Outcome.FAILED;
             }
             absorb(event, pid);
