@@ -9,6 +9,7 @@ import org.serverstarter.superdaemon.cli.CommandLine;
 import org.serverstarter.superdaemon.cli.Options;
 import org.serverstarter.superdaemon.cli.UsageException;
 import org.serverstarter.superdaemon.client.RestartClient;
+import org.serverstarter.superdaemon.client.StatusClient;
 import org.serverstarter.superdaemon.client.StopClient;
 import org.serverstarter.superdaemon.server.Config;
 import org.serverstarter.superdaemon.server.Fatal;
@@ -16,7 +17,7 @@ import org.serverstarter.superdaemon.server.Startup;
 
 /**
  * {@code start_server}: parses the command line and picks the mode in Perl's order (help, version, restart, stop,
- * then the superdaemon). Every error ends here as one line on stderr and Perl's exit status.
+ * then ours, status, then the superdaemon). Every error ends here as one line on stderr and Perl's exit status.
  */
 public final class Main {
     /** The Server::Starter version whose behaviour this one reproduces; scripts compare it. */
@@ -71,6 +72,9 @@ public final class Main {
         }
         if (options.stop()) {
             return StopClient.run(options);
+        }
+        if (options.status()) {
+            return StatusClient.run(options);
         }
         return Startup.run(options);
     }

@@ -17,6 +17,10 @@ public interface LibC {
 
     int listen(int fd, int backlog);
 
+    int accept4(int fd, Pointer address, Pointer length, int flags);
+
+    int getsockopt(int fd, int level, int option, @Out int[] value, int[] length);
+
     int getsockname(int fd, @Out byte[] address, int[] length);
 
     long recvmsg(int fd, Pointer message, int flags);

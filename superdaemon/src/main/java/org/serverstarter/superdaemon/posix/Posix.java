@@ -43,6 +43,9 @@ public final class Posix {
     private static final int SOL_SOCKET = 1;
     private static final int SO_REUSEADDR = 2;
     private static final int SO_PASSCRED = 16;
+    private static final int SO_PEERCRED = 17;
+    private static final int SO_RCVTIMEO = 20;
+    private static final int SO_SNDTIMEO = 21;
     private static final int SCM_RIGHTS = 1;
     private static final int SCM_CREDENTIALS = 2;
     private static final int MSG_CMSG_CLOEXEC = 0x40000000;
@@ -303,6 +306,69 @@ public final class Posix {
 
     public static void listen(int fd, int backlog) throws ErrnoException {
         check(c().listen(fd, backlog));
+    }
+
+    /** Waits for a connection on a listening socket; the new socket is close-on-exec, so no worker inherits it. */
+    public static int accept(int fd) throws ErrnoException {
+        while (true) {
+            int connection = c().accept4(fd, null, null, SOCK_CLOEXEC);
+            if (connection >= 0) {
+                return connection;
+            }
+            ErrnoException e = lastError();
+            if (e.errno() != EINTR) {
+                throw e;
+            }
+        }
+    }
+
+    /** Connects a socket to a unix path or to an {@code @name} in the abstract namespace. */
+    public static void connect(int fd, String path) throws ErrnoException {
+        byte[] sockaddr = unixAddress(path);
+        check(c().connect(fd, sockaddr, sockaddr.length));
+    }
+
+    /**
+     * Who is at the other end of a connected unix socket, as the kernel recorded it (SO_PEERCRED): the process that
+     * connected, or for the connecting side the one that called {@code listen}. Nobody can claim another's.
+     */
+    public record PeerCredentials(long pid, int uid, int gid) {
+    }
+
+    public static PeerCredentials peerCredentials(int fd) throws ErrnoException {
+        int[] ucred = new int[3]; // struct ucred: pid_t pid, uid_t uid, gid_t gid
+        int[] length = {12};
+        check(c().getsockopt(fd, SOL_SOCKET, SO_PEERCRED, ucred, length));
+        return new PeerCredentials(ucred[0], ucred[1], ucred[2]);
+    }
+
+    /**
+     * Bounds every blocking send and receive on {@code fd} (SO_SNDTIMEO, SO_RCVTIMEO, which also bound a unix
+     * {@code connect}): one then fails with EAGAIN instead of waiting for a peer that does not read or write.
+     */
+    public static void setTimeouts(int fd, long millis) throws ErrnoException {
+        // struct timeval: two longs, written as little-endian int pairs as elsewhere in this class
+        long seconds = millis / 1000;
+        long micros = millis % 1000 * 1000;
+        int[] timeval = {(int) seconds, (int) (seconds >>> 32), (int) micros, 0};
+        check(c().setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, timeval, 16));
+        check(c().setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, timeval, 16));
+    }
+
+    /** Writes all of {@code bytes}; EAGAIN when a {@link #setTimeouts} bound has passed. */
+    public static void writeFully(int fd, byte[] bytes) throws ErrnoException {
+        for (int done = 0; done < bytes.length; ) {
+            byte[] rest = Arrays.copyOfRange(bytes, done, bytes.length);
+            long n = c().write(fd, rest, rest.length);
+            if (n < 0) {
+                ErrnoException e = lastError();
+                if (e.errno() != EINTR) {
+                    throw e;
+                }
+            } else {
+                done += (int) n;
+            }
+        }
     }
 
     private static byte[] sockaddr(InetAddress address, int port) {

@@ -75,6 +75,9 @@ public final class Startup {
                 listeners = Listeners.bind(config.ports(), config.paths(), config.pathMode(), config.backlog(),
                         options.logFile() != null, cleanup);
             }
+            if (daemonizing && config.metrics() != null) {
+                Metrics.checkBindable(config.metrics(), options.metrics()); // the daemon binds it; errors go here
+            }
             if (daemonizing) {
                 long daemon = Daemon.launch(listeners.fds(), log == null ? -1 : log.fd(),
                         pidFile == null ? -1 : pidFile.fd());
@@ -110,6 +113,17 @@ public final class Startup {
                     log.redirect();
                 }
                 supervisor.useLog(log);
+            }
+            // After the log is in place, so that these lines go where the others do.
+            if (config.metrics() != null) {
+                Metrics metrics = Metrics.start(config.metrics(), options.metrics(), supervisor::status);
+                supervisor.useMetricsAddress(metrics.address());
+                System.err.println("metrics on http://" + metrics.address() + "/metrics");
+            }
+            if (pidFile != null) {
+                // --status finds us through the pid file, so without one nobody could ask.
+                StatusSocket.start(StatusSocket.name(ProcessHandle.current().pid(), pidFile.inode()),
+                        supervisor::status, System.err::println);
             }
             try {
                 supervisor.run();

@@ -5,6 +5,7 @@ import java.nio.file.NoSuchFileException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -33,6 +34,10 @@ import org.serverstarter.superdaemon.posix.SpawnRequest;
  *
  * <p>Each worker leads a process group of its own, and every signal goes to the group, so that what a wrapper script
  * started is stopped with it; a worker that is a single process sees exactly the signals it did before.
+ *
+ * <p>Whenever its state changes, the loop publishes an immutable {@link Status} in a volatile field ({@link #status()}):
+ * the status socket and the metrics server read it from their own threads, so the loop never waits for a client,
+ * and the loop stays the one place that owns the state.
  *
  * <p>Where this differs from Perl it is on purpose, see docs/compatibility.md: a signal no longer cuts a new
  * worker's {@code --interval} short (only TERM and INT end the wait, and a dead new worker never counts as started),
@@ -75,6 +80,25 @@ final class Supervisor {
     private long generation;
     private long lastRestartSeconds;
 
+    // What --status and --metrics show; only this thread writes these, and publish() copies them out.
+    private final long startedAtMillis;
+    private final String version;
+    private String metricsAddress;
+    private Status.Counters counters = Status.Counters.ZERO;
+    private Status.LastRestart lastRestart;
+    /** When each worker was spawned, and when it was first sent a signal to stop (epoch milliseconds). */
+    private final Map<Long, Long> spawnedAt = new HashMap<>();
+    private final Map<Long, Long> signalledAt = new HashMap<>();
+    /** The generation a restart replaces: it serves on, and counts as current, until it is signalled. */
+    private long replacing;
+    private boolean restarting;
+    private boolean everStarted;
+    private long restartFailures;
+    /** When the HUP waiting in {@link #signals} arrived, for the HUP-to-ready time. */
+    private long hupNanos;
+    private long hupMillis;
+    private volatile Status published;
+
     private record Worker(long pid, long generation) {
     }
 
@@ -100,6 +124,29 @@ final class Supervisor {
         this.os = os;
         this.children = new Children(os);
         this.out = out;
+        this.startedAtMillis = os.currentMillis();
+        String release = Supervisor.class.getPackage().getImplementationVersion();
+        this.version = release == null ? "dev" : release;
+        publish();
+    }
+
+    /** The latest snapshot; safe from any thread, never null. */
+    Status status() {
+        return published;
+    }
+
+    /** What --metrics listens on, shown in the status. */
+    void useMetricsAddress(String address) {
+        this.metricsAddress = address;
+        publish();
+    }
+
+    /**
+     * Counters carried over from a previous image of start_server (for {@code --upgrade}); call before {@link #run}.
+     */
+    void restoreCounters(Status.Counters carried) {
+        this.counters = carried;
+        publish();
     }
 
     /** Tells systemd about start-up, restarts and shutdown (when it started us with NOTIFY_SOCKET). */
@@ -145,11 +192,16 @@ final class Supervisor {
                     afterWorkerExit(exit.pid(), true);
                 } else {
                     log("worker " + exit.pid() + " died unexpectedly with status:" + exit.status() + ", restarting");
+                    counters = counters.plusDiedUnexpectedly();
+                    publish();
                     afterWorkerExit(exit.pid(), true);
                     startWorker();
                 }
             }
             boolean restart = false;
+            String trigger = "HUP";
+            long askedNanos = hupNanos;
+            long askedMillis = hupMillis;
             while (!signals.isEmpty()) {
                 String signal = signals.poll();
                 if (signal.equals("HUP")) {
@@ -165,9 +217,15 @@ final class Supervisor {
             }
             if (!restart && environment.isTrue("ENABLE_AUTO_RESTART")) {
                 restart = autoRestartDue();
+                if (restart) {
+                    trigger = "auto";
+                    askedNanos = os.nanoTime();
+                    askedMillis = os.currentMillis();
+                    counters = counters.plusRestartAsked();
+                }
             }
             if (restart) {
-                restart();
+                restart(trigger, askedNanos, askedMillis);
             }
         }
     }
@@ -186,18 +244,34 @@ final class Supervisor {
         return false;
     }
 
-    private void restart() {
+    private void restart(String trigger, long askedNanos, long askedMillis) {
         if (systemd != null) {
             systemd.reloading();
         }
+        lastRestart = new Status.LastRestart(trigger, "in_progress", askedMillis, 0, -1, 0, 0);
+        restarting = true;
+        restartFailures = 0;
         if (current != null) {
             oldWorkers.put(current.pid(), current.generation());
+            replacing = current.pid();
             current = null;
         }
+        publish();
         startWorker();
+        restarting = false;
+        replacing = 0;
         if (current == null) {
-            return; // TERM or INT arrived while starting; the loop shuts down next.
+            // TERM or INT arrived while starting; the loop shuts down next.
+            lastRestart = new Status.LastRestart(trigger, "interrupted", askedMillis, os.currentMillis(), -1, 0,
+                    restartFailures);
+            publish();
+            return;
         }
+        long readyMillis = TimeUnit.NANOSECONDS.toMillis(os.nanoTime() - askedNanos);
+        counters = counters.plusRestartDone(readyMillis);
+        lastRestart = new Status.LastRestart(trigger, "done", askedMillis, os.currentMillis(), readyMillis,
+                current.generation(), restartFailures);
+        publish();
         log("new worker is now running, sending " + settings.signalOnHup() + " to old workers:"
                 + (oldWorkers.isEmpty() ? "none" : joinSortedAsText(oldWorkers.keySet())));
         long delay = environment.get("KILL_OLD_DELAY") != null
@@ -210,8 +284,10 @@ final class Supervisor {
         log("killing old workers");
         for (long pid : sortedAsText(oldWorkers.keySet())) {
             signal(pid, settings.signalOnHupNumber());
+            retired(pid);
             armKill(pid);
         }
+        publish();
         if (systemd != null) {
             systemd.ready(current.generation(), current.pid());
         }
@@ -244,6 +320,9 @@ final class Supervisor {
                                 ? SpawnRequest.Grouping.OWN_SESSION : SpawnRequest.Grouping.OWN_GROUP));
             } catch (ErrnoException e) {
                 log("failed to exec " + settings.argv().get(0) + ":" + e.getMessage());
+                counters = counters.plusExecFailed();
+                restartFailures++;
+                publish();
                 failures++;
                 if (sleepUnlessStopping(Seconds.toMillis(settings.interval()))) {
                     return;
@@ -252,6 +331,8 @@ final class Supervisor {
             }
             log("starting new worker " + pid);
             starting = pid;
+            spawnedAt.put(pid, os.currentMillis());
+            publish();
             try {
                 if (attemptStart(pid)) {
                     return;
@@ -259,6 +340,8 @@ final class Supervisor {
             } finally {
                 starting = 0;
             }
+            restartFailures++;
+            publish();
             failures++;
             if (stopRequested()) {
                 return;
@@ -295,6 +378,8 @@ final class Supervisor {
             started(pid, lowered);
             return true;
         }
+        counters = counters.plusExitedEarly();
+        publish(); // before the line: whoever reacts to it finds the count
         log("new worker " + pid + " seems to have failed to start, exit status:" + status);
         afterWorkerExit(pid, true);
         return interrupted;
@@ -305,8 +390,10 @@ final class Supervisor {
             setAutogroupNice(pid, 0);
         }
         current = new Worker(pid, generation);
+        everStarted = true;
         lastRestartSeconds = os.currentSeconds();
         updateStatus();
+        publish();
     }
 
     /**
@@ -348,18 +435,23 @@ final class Supervisor {
             }
             int status = children.reap(pid);
             if (status >= 0) {
+                counters = counters.plusExitedEarly();
+                publish(); // before the line: whoever reacts to it finds the count
                 log("new worker " + pid + " seems to have failed to start, exit status:" + status);
                 afterWorkerExit(pid, true);
                 return Outcome.FAILED;
             }
             Event event = poll(deadline);
             if (event == null) {
+                counters = counters.plusTimedOut();
                 log("new worker " + pid + " did not send READY=1 within " + settings.readyTimeout()
                         + " secs, sending TERM");
                 signal(pid, Signals.TERM);
+                retired(pid);
                 oldWorkers.put(pid, generation);
                 armKill(pid);
                 updateStatus();
+                publish();
                 return Outcome.FAILED;
             }
             absorb(event, pid);
@@ -382,8 +474,10 @@ final class Supervisor {
         killDeadlines.clear();
         for (long pid : sortedAsText(oldWorkers.keySet())) {
             signal(pid, number);
+            retired(pid);
             armKill(pid);
         }
+        publish();
         for (long group : lingeringGroups) {
             signal(group, number);
             armKill(group);
@@ -515,6 +609,7 @@ final class Supervisor {
                 // Perl's words: "worker" while shutting down, "old worker" otherwise.
                 oldWorkers.remove(pid);
                 updateStatus(); // first, so that whoever reacts to the line finds the file up to date
+                publish();
                 log((stopping ? "worker " : "old worker ") + pid + " died, status:" + status);
                 afterWorkerExit(pid, false);
             }
@@ -600,8 +695,14 @@ final class Supervisor {
      * restart, they lead to one more restart, not one each (Perl queues them all).
      */
     private void queue(String signal) {
-        if (signal.equals("HUP") && signals.contains("HUP")) {
-            return;
+        if (signal.equals("HUP")) {
+            counters = counters.plusRestartAsked();
+            publish();
+            if (signals.contains("HUP")) {
+                return;
+            }
+            hupNanos = os.nanoTime();
+            hupMillis = os.currentMillis();
         }
         signals.add(signal);
     }
@@ -619,6 +720,8 @@ final class Supervisor {
                 log((oldWorkers.containsKey(pid) ? "worker " + pid : "the group of worker " + pid)
                         + " is still running " + settings.killTimeout() + " secs after it was signalled, sending KILL");
                 signal(pid, Signals.KILL);
+                counters = counters.plusKillSent();
+                publish();
             }
         }
     }
@@ -675,6 +778,44 @@ final class Supervisor {
                 // The worker exited in the meantime; its exit is reaped and reported as usual.
             }
         }
+    }
+
+    /** Notes when a worker was first told to stop; it is "old" from then on. */
+    private void retired(long pid) {
+        signalledAt.putIfAbsent(pid, os.currentMillis());
+    }
+
+    /**
+     * Copies the state into a new {@link Status} for the status socket and the metrics server. Called after every
+     * change; it only reads this thread's fields and writes one volatile reference.
+     */
+    private void publish() {
+        List<Status.Worker> workers = new ArrayList<>();
+        Set<Long> live = new HashSet<>(oldWorkers.keySet());
+        if (current != null) {
+            live.add(current.pid());
+            workers.add(describe(current.pid(), current.generation(), Status.Role.CURRENT));
+        }
+        // Until attemptStart returns, the worker being judged is still "starting" here, though already current or old.
+        if (starting > 0 && !oldWorkers.containsKey(starting) && !live.contains(starting)) {
+            live.add(starting);
+            workers.add(describe(starting, generation, Status.Role.STARTING));
+        }
+        oldWorkers.forEach((pid, gen) -> workers.add(describe(pid, gen,
+                pid == replacing ? Status.Role.CURRENT : Status.Role.OLD)));
+        workers.sort((a, b) -> Long.compare(a.generation(), b.generation()));
+        spawnedAt.keySet().retainAll(live);
+        signalledAt.keySet().retainAll(live);
+        Status.State state = stopping ? Status.State.STOPPING
+                : restarting || current == null && everStarted ? Status.State.RESTARTING
+                : current == null ? Status.State.STARTING : Status.State.RUNNING;
+        published = new Status(ProcessHandle.current().pid(), version, startedAtMillis,
+                System.getProperty("java.version"), System.getProperty("java.vendor"), System.getProperty("java.home"),
+                state, settings.serverStarterPort(), workers, counters, lastRestart, metricsAddress);
+    }
+
+    private Status.Worker describe(long pid, long gen, Status.Role role) {
+        return new Status.Worker(pid, gen, role, spawnedAt.getOrDefault(pid, 0L), signalledAt.getOrDefault(pid, 0L));
     }
 
     /** Perl sorts pids as strings in its messages; scripts that parse the lines see the same order. */
