@@ -46,6 +46,8 @@ import org.serverstarter.superdaemon.posix.SpawnRequest;
 final class Supervisor {
     /** How long a blocking wait lasts at most; a lost SIGCHLD is then noticed by polling. */
     private static final long MAX_WAIT_MILLIS = 1000;
+    /** How long a worker that TERM or INT ended leaves the same signal to reach us before its exit counts as a crash. */
+    private static final long STOP_SIGNAL_GRACE_MILLIS = 1000;
     /** How often a group that outlived its worker is looked at. */
     private static final long LINGER_POLL_MILLIS = 100;
     private static final int ESRCH = 3;
@@ -185,6 +187,11 @@ final class Supervisor {
             if (exit != null) {
                 current = null;
                 drainEvents(); // a TERM that came with the exit decides what the exit means
+                if (!stopRequested() && endedByStopSignal(exit.status())) {
+                    // A TERM to the whole group or cgroup (systemd's KillMode=control-group) can end the worker
+                    // before the JVM has handed the same signal to us, whose handler runs on a thread of its own.
+                    sleepUnlessStopping(STOP_SIGNAL_GRACE_MILLIS);
+                }
                 if (stopRequested()) {
                     // Killed by the same TERM that asks us to stop (a signal to the whole process group or cgroup):
                     // respawning it now would only start a worker to stop at once.
@@ -526,6 +533,17 @@ final class Supervisor {
         }
         int status = children.reap(current.pid());
         return status >= 0 ? new Exit(current.pid(), status) : null;
+    }
+
+    /**
+     * Whether a wait status says TERM or INT ended the process: killed by the signal, or exited with 128 plus its
+     * number, as a JVM or a shell does when the signal makes it exit.
+     */
+    static boolean endedByStopSignal(int status) {
+        int signal = status & 0x7f;
+        int code = (status >> 8) & 0xff;
+        return signal == Signals.TERM || signal == Signals.INT
+                || signal == 0 && (code == 128 + Signals.TERM || code == 128 + Signals.INT);
     }
 
     /** Sleeps; TERM or INT end the sleep early (returning true), other signals are kept for the loop. */

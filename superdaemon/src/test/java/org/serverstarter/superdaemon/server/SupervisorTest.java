@@ -80,6 +80,27 @@ class SupervisorTest {
     }
 
     @Test
+    void aWorkerEndedByATermThatReachesUsLaterIsNotRespawned() throws Exception {
+        // A TERM to the whole cgroup: the worker exits with 143 before our own handler has posted the TERM.
+        FakeOs os = new FakeOs().workers(Script.serving().exits(3_000, 143)).otherwise(Script.serving().drains(10))
+                .signalAt(3_300, "TERM");
+        run(os, "--interval=1");
+        assertEquals(List.of(100L), os.spawned, String.join("\n", log));
+        assertEquals(List.of("worker 100 died, status:36608"), lines("worker 100 died"));
+        assertEquals("exiting", log.get(log.size() - 1));
+    }
+
+    @Test
+    void aWorkerEndedByATermNoOneSentUsIsRespawnedAfterTheGrace() throws Exception {
+        FakeOs os = new FakeOs().workers(Script.serving().exits(3_000, 143)).otherwise(Script.serving().drains(10))
+                .signalAt(10_000, "TERM");
+        run(os, "--interval=1");
+        assertEquals(List.of(100L, 101L), os.spawned, String.join("\n", log));
+        assertEquals(List.of("worker 100 died unexpectedly with status:36608, restarting"),
+                lines("worker 100 died"));
+    }
+
+    @Test
     void aHupDuringTheReadinessWaitMakesOneMoreRestartAfterIt() throws Exception {
         // Generation 2 takes 3 s to be ready; three HUPs arrive meanwhile.
         FakeOs os = new FakeOs().workers(Script.serving().ready(100).drains(50),
