@@ -36,6 +36,12 @@ public final class StarterProcess implements AutoCloseable {
         return start(List.of(which.executable().toString()), args, extraEnv, workDir);
     }
 
+    /** As {@link #start(Superdaemon, List, Map, Path)}, through another launcher (a copy a test can break). */
+    public static StarterProcess start(Path executable, List<String> args, Map<String, String> extraEnv,
+                                       Path workDir) {
+        return start(List.of(executable.toString()), args, extraEnv, workDir);
+    }
+
     /**
      * As {@link #start(Superdaemon, List, Map, Path)}, for a start_server named by {@code command}: an installed
      * copy, or one behind a wrapper that execs in place (setpriv), so that the pid is still start_server's.

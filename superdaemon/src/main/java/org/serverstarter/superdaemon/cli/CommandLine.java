@@ -30,7 +30,7 @@ public final class CommandLine {
             OPTIONS.put(name, Kind.INTEGER);
         }
         for (String name : List.of("enable-auto-restart", "daemonize", "restart", "stop", "help", "version",
-                "status")) {
+                "status", "upgrade")) {
             OPTIONS.put(name, Kind.FLAG);
         }
     }
@@ -134,6 +134,7 @@ public final class CommandLine {
                 values.containsKey("status"),
                 values.get("format"),
                 values.get("metrics"),
+                values.containsKey("upgrade"),
                 program);
     }
 
@@ -144,8 +145,9 @@ public final class CommandLine {
         TreeSet<String> candidates = new TreeSet<>();
         for (String name : OPTIONS.keySet()) {
             // --status is ours and only recognised spelled out: to Perl's start_server --sta, --stat and --statu
-            // are --status-file, and scripts written for it must keep meaning that.
-            if (!given.isEmpty() && name.startsWith(given) && !name.equals("status")) {
+            // are --status-file, and scripts written for it must keep meaning that. --upgrade replaces the running
+            // start_server: spelled out too, never guessed from a prefix.
+            if (!given.isEmpty() && name.startsWith(given) && !name.equals("status") && !name.equals("upgrade")) {
                 candidates.add(name);
             }
         }

@@ -11,7 +11,7 @@ import java.util.Map;
  * <p>Perl's options, and those that go beyond Perl and are off unless given: {@code --path-mode},
  * {@code --readiness=notify} with {@code --ready-timeout}, {@code --kill-timeout}, {@code --max-backoff},
  * {@code --new-worker-nice}, {@code --metrics}, and the client modes' {@code --timeout}, {@code --status} and
- * {@code --format}.
+ * {@code --format}, and {@code --upgrade}.
  */
 public record Options(
         List<String> ports,
@@ -43,6 +43,7 @@ public record Options(
         boolean status,
         String format,
         String metrics,
+        boolean upgrade,
         List<String> program) {
 
     public Options {

@@ -60,6 +60,12 @@ final class StatusText {
             }
             out.append(", ").append(last.get("failed_attempts")).append(" failed attempts)\n");
         }
+        Map<String, Object> upgrade = (Map<String, Object>) s.get("last_upgrade");
+        if (upgrade != null) {
+            out.append("upgraded:  ").append(upgrade.get("outcome")).append(" at ").append(upgrade.get("at"))
+                    .append(" (").append(upgrade.get("detail")).append("); this image started ")
+                    .append(s.get("image_started_at")).append('\n');
+        }
         if (s.get("metrics") != null) {
             out.append("metrics:   http://").append(s.get("metrics")).append("/metrics\n");
         }

@@ -64,6 +64,12 @@ public final class Posix {
     private static final int O_NOFOLLOW = "aarch64".equals(System.getProperty("os.arch")) ? 0x8000 : 0x20000;
     private static final int SOCK_NONBLOCK = 0x800;
     private static final int F_DUPFD_CLOEXEC = 1030;
+    private static final int F_GETFD = 1;
+    private static final int F_SETFD = 2;
+    private static final int FD_CLOEXEC = 1;
+    private static final int MFD_CLOEXEC = 1;
+    private static final int SIG_BLOCK = 0;
+    private static final int SIG_UNBLOCK = 1;
     private static final int F_GETFL = 3;
     private static final int F_SETFL = 4;
     private static final int EAGAIN = 11;
@@ -571,6 +577,62 @@ public final class Posix {
             return false;
         }
         throw e;
+    }
+
+    // ---- replacing this process (start_server --upgrade) -----------------------------------------------------------
+
+    /**
+     * An anonymous file in memory (memfd), close-on-exec until {@link #setCloseOnExec} says otherwise: it lives only
+     * as long as a descriptor refers to it, and no other user can open it (/proc/PID/fd is the owner's).
+     */
+    public static int memoryFile(String name) throws ErrnoException {
+        int fd = c().memfd_create(name, MFD_CLOEXEC);
+        if (fd < 0) {
+            throw lastError();
+        }
+        return fd;
+    }
+
+    /** Sets or clears {@code FD_CLOEXEC}: whether an {@link #execve} closes {@code fd}. */
+    public static void setCloseOnExec(int fd, boolean closeOnExec) throws ErrnoException {
+        int flags = c().fcntl(fd, F_GETFD, 0);
+        if (flags < 0) {
+            throw lastError();
+        }
+        int wanted = closeOnExec ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC;
+        if (wanted != flags && c().fcntl(fd, F_SETFD, wanted) < 0) {
+            throw lastError();
+        }
+    }
+
+    /** This process's open descriptors, as /proc/self/fd lists them (the listing's own descriptor is gone by then). */
+    public static List<Integer> openFds() throws ErrnoException {
+        return openDescriptors();
+    }
+
+    /**
+     * Blocks ({@code block}) or unblocks {@code signals} for the calling thread only. A signal sent to the process
+     * goes to a thread that does not block it; one that every thread blocks stays pending, across an
+     * {@code execve} too.
+     */
+    public static void maskSignals(boolean block, int... signals) throws ErrnoException {
+        Pointer set = Memory.allocateDirect(Lib.RUNTIME, SIGSET_SIZE);
+        c().sigemptyset(set);
+        for (int signal : signals) {
+            if (c().sigaddset(set, signal) != 0) {
+                throw lastError();
+            }
+        }
+        checkResult(c().pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, set, null));
+    }
+
+    /**
+     * Replaces this process's program, keeping its pid, its children, the descriptors without close-on-exec, the
+     * calling thread's signal mask and the pending signals. Returns only on failure.
+     */
+    public static ErrnoException execve(String path, List<String> argv, List<String> environment) {
+        c().execve(path, nullTerminated(argv), nullTerminated(environment));
+        return lastError();
     }
 
     // ---- processes and signals -----------------------------------------------------------------------------------

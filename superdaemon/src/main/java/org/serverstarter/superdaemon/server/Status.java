@@ -15,7 +15,7 @@ import java.util.Locale;
  */
 record Status(long pid, String version, long startedAtMillis, String javaVersion, String javaVendor,
               String javaHome, State state, String serverStarterPort, List<Worker> workers, Counters counters,
-              LastRestart lastRestart, String metrics) {
+              LastRestart lastRestart, String metrics, long imageStartedAtMillis, LastUpgrade lastUpgrade) {
 
     /** The version of the JSON document's layout (docs/status.md). */
     static final int SCHEMA = 1;
@@ -66,6 +66,16 @@ record Status(long pid, String version, long startedAtMillis, String javaVersion
      */
     record LastRestart(String trigger, String outcome, long askedAtMillis, long finishedAtMillis, long readyMillis,
                        long generation, long failedAttempts) {
+    }
+
+    /**
+     * The last {@code start_server --upgrade}, as the image that now runs knows it.
+     *
+     * @param outcome {@code done} (this image replaced the one before) or {@code refused} (the new one could not
+     *                start; this image kept running)
+     * @param detail  the new image's version and JDK when done, why it was refused otherwise
+     */
+    record LastUpgrade(String outcome, long atMillis, long tookMillis, String detail) {
     }
 
     /**
@@ -252,6 +262,18 @@ record Status(long pid, String version, long startedAtMillis, String javaVersion
             json.close('}');
         }
         json.field("metrics").string(metrics);
+        json.field("image_started_at").time(imageStartedAtMillis);
+        json.field("last_upgrade");
+        if (lastUpgrade == null) {
+            json.nothing();
+        } else {
+            json.open('{');
+            json.field("outcome").string(lastUpgrade.outcome());
+            json.field("at").time(lastUpgrade.atMillis());
+            json.field("took_ms").number(lastUpgrade.tookMillis());
+            json.field("detail").string(lastUpgrade.detail());
+            json.close('}');
+        }
         json.close('}');
         return json.text() + "\n";
     }

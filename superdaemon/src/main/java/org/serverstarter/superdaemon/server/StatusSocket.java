@@ -36,14 +36,17 @@ public final class StatusSocket {
         return "@server-starter/" + pid + "/" + pidFileInode + "/status";
     }
 
-    /** Listens on {@code name} and serves from a daemon thread; on failure says why in one line and serves nothing. */
-    static void start(String name, Supplier<Status> status, Consumer<String> log) {
+    /**
+     * Listens on {@code name} and serves from a daemon thread; on failure says why in one line and serves nothing.
+     * Returns the listening socket (handed over by {@code --upgrade}), or -1.
+     */
+    static int start(String name, Supplier<Status> status, Consumer<String> log) {
         int fd;
         try {
             fd = Posix.socket(Posix.AF_UNIX, Posix.SOCK_STREAM);
         } catch (ErrnoException e) {
             log.accept("cannot create the status socket (--status will not answer):" + e.getMessage());
-            return;
+            return -1;
         }
         try {
             Posix.bind(fd, name);
@@ -53,8 +56,17 @@ public final class StatusSocket {
             log.accept(e.errno() == EADDRINUSE
                     ? "another process has taken the status socket " + name + "; --status will not answer"
                     : "cannot listen on the status socket " + name + " (--status will not answer):" + e.getMessage());
-            return;
+            return -1;
         }
+        serveFrom(fd, status);
+        return fd;
+    }
+
+    /**
+     * Serves on a socket that already listens: the one a previous image of start_server handed over
+     * ({@code --upgrade}), so that clients that connect during the exec wait in its backlog instead of being refused.
+     */
+    static void serveFrom(int fd, Supplier<Status> status) {
         Thread thread = new Thread(() -> serve(fd, status), "status-socket");
         thread.setDaemon(true); // blocked in accept until the process exits
         thread.start();

@@ -83,7 +83,8 @@ final class Supervisor {
     private long lastRestartSeconds;
 
     // What --status and --metrics show; only this thread writes these, and publish() copies them out.
-    private final long startedAtMillis;
+    private long startedAtMillis;
+    private final long imageStartedAtMillis;
     private final String version;
     private String metricsAddress;
     private Status.Counters counters = Status.Counters.ZERO;
@@ -100,6 +101,43 @@ final class Supervisor {
     private long hupNanos;
     private long hupMillis;
     private volatile Status published;
+
+    // --upgrade: connections of clients waiting for its outcome, and who carries it out.
+    private final List<Integer> upgradeRequests = new ArrayList<>();
+    private Upgrader upgrader;
+    private Status.LastUpgrade lastUpgrade;
+    /** True in an image that took over from a previous one: the workers already run. */
+    private boolean restored;
+
+    /** Replaces this image of start_server by a new one in the same process ({@link Upgrade}). */
+    interface Upgrader {
+        /** Checks the new image and execs it with the {@link Handover}; returns only when it could not, saying why. */
+        String upgrade(Handing handing);
+
+        /** Writes one line to each waiting client and closes its connection. */
+        void answer(List<Integer> connections, String line);
+    }
+
+    /** What the upgrader asks of the loop once signals are held. */
+    interface Handing {
+        /** Takes the events that arrive within {@code millis} (signals caught just before they were held). */
+        void settle(long millis);
+
+        /** The state to hand over, or null when TERM or INT has arrived (the loop then shuts down instead). */
+        Handover handover();
+    }
+
+    /**
+     * The supervisor's state as a new image takes it over: the workers (pid to generation), when they were spawned
+     * and signalled, the KILL deadlines still to come (as milliseconds from the hand-over, since the monotonic clock
+     * does not survive the exec), the counters, the signals not yet handled, and the clients to answer.
+     */
+    record Handover(long startedAtMillis, long askedAtMillis, long generation, long lastRestartSeconds,
+                    long currentPid, long currentGeneration, Map<Long, Long> oldWorkers, Map<Long, Long> spawnedAt,
+                    Map<Long, Long> signalledAt, Map<Long, Long> killInMillis, List<Long> lingeringGroups,
+                    Status.Counters counters, Status.LastRestart lastRestart, List<String> signals,
+                    List<Integer> replies) {
+    }
 
     private record Worker(long pid, long generation) {
     }
@@ -127,6 +165,7 @@ final class Supervisor {
         this.children = new Children(os);
         this.out = out;
         this.startedAtMillis = os.currentMillis();
+        this.imageStartedAtMillis = startedAtMillis;
         String release = Supervisor.class.getPackage().getImplementationVersion();
         this.version = release == null ? "dev" : release;
         publish();
@@ -149,6 +188,50 @@ final class Supervisor {
     void restoreCounters(Status.Counters carried) {
         this.counters = carried;
         publish();
+    }
+
+    /** Enables {@code --upgrade} requests (only with a pid file, through which clients find us). */
+    void useUpgrader(Upgrader upgrader) {
+        this.upgrader = upgrader;
+    }
+
+    /**
+     * Takes over from the image of start_server that ran before in this process: its workers run on (those that
+     * exited meanwhile are zombies, reaped and reported by the loop as usual), their deadlines and the counters
+     * carry on, and the signals it had not handled yet are handled here. Call before {@link #run}.
+     */
+    void restore(Handover h) {
+        restored = true;
+        everStarted = true;
+        startedAtMillis = h.startedAtMillis();
+        generation = h.generation();
+        lastRestartSeconds = h.lastRestartSeconds();
+        current = new Worker(h.currentPid(), h.currentGeneration());
+        oldWorkers.putAll(h.oldWorkers());
+        spawnedAt.putAll(h.spawnedAt());
+        signalledAt.putAll(h.signalledAt());
+        long now = os.nanoTime();
+        h.killInMillis().forEach((group, millis) -> killDeadlines.arm(group,
+                now + TimeUnit.MILLISECONDS.toNanos(millis)));
+        lingeringGroups.addAll(h.lingeringGroups());
+        counters = h.counters();
+        lastRestart = h.lastRestart();
+        signals.addAll(h.signals()); // counted by the image that received them
+        if (signals.contains("HUP")) {
+            hupNanos = now;
+            hupMillis = os.currentMillis();
+        }
+        long nowMillis = os.currentMillis();
+        lastUpgrade = new Status.LastUpgrade("done", nowMillis, Math.max(0, nowMillis - h.askedAtMillis()),
+                "start_server " + version + " on Java " + System.getProperty("java.version") + " ("
+                        + System.getProperty("java.home") + ")");
+        updateStatus();
+        publish();
+    }
+
+    /** The line an upgraded image sends its clients once it runs. */
+    String upgradedLine() {
+        return "ok " + lastUpgrade.detail() + ", took " + lastUpgrade.tookMillis() + " ms";
     }
 
     /** Tells systemd about start-up, restarts and shutdown (when it started us with NOTIFY_SOCKET). */
@@ -174,9 +257,13 @@ final class Supervisor {
             shutDown(pendingStop()); // stopped while starting up: no worker to start
             return;
         }
-        startWorker();
-        if (systemd != null && current != null) {
-            systemd.ready(current.generation(), current.pid());
+        if (!restored) {
+            startWorker();
+            // An upgraded image says nothing: systemd saw READY=1 from this pid long ago, and a second one would
+            // only be taken for the end of a reload nobody announced.
+            if (systemd != null && current != null) {
+                systemd.ready(current.generation(), current.pid());
+            }
         }
         while (true) {
             Exit exit = waitForEvent();
@@ -233,6 +320,62 @@ final class Supervisor {
             }
             if (restart) {
                 restart(trigger, askedNanos, askedMillis);
+            } else if (!upgradeRequests.isEmpty()) {
+                upgrade();
+            }
+        }
+    }
+
+    /**
+     * {@code --upgrade}, from the loop, between restarts: the upgrader returns only when the new image could not
+     * start (or TERM came first), and this one then carries on as if nothing had happened.
+     */
+    private void upgrade() {
+        long askedMillis = os.currentMillis();
+        if (upgrader == null) {
+            answerUpgrades("refused start_server cannot upgrade without --pid-file");
+            return;
+        }
+        log("received an upgrade request, checking the new start_server");
+        String failure = upgrader.upgrade(new Handing() {
+            @Override
+            public void settle(long millis) {
+                long deadline = os.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+                for (Event event; (event = os.awaitEvent(deadline)) != null; ) {
+                    absorb(event, 0);
+                }
+            }
+
+            @Override
+            public Handover handover() {
+                drainEvents();
+                if (stopRequested() || current == null) {
+                    return null;
+                }
+                long now = os.nanoTime();
+                Map<Long, Long> killIn = new LinkedHashMap<>();
+                killDeadlines.all().forEach((group, at) -> killIn.put(group,
+                        Math.max(0, TimeUnit.NANOSECONDS.toMillis(at - now))));
+                log("handing over to the new start_server");
+                return new Handover(startedAtMillis, askedMillis, generation, lastRestartSeconds, current.pid(),
+                        current.generation(), new LinkedHashMap<>(oldWorkers), new LinkedHashMap<>(spawnedAt),
+                        new LinkedHashMap<>(signalledAt), killIn, new ArrayList<>(lingeringGroups), counters,
+                        lastRestart, new ArrayList<>(signals), new ArrayList<>(upgradeRequests));
+            }
+        });
+        lastUpgrade = new Status.LastUpgrade("refused", os.currentMillis(), os.currentMillis() - askedMillis,
+                failure);
+        publish();
+        log("upgrade refused: " + failure + "; this start_server keeps running");
+        answerUpgrades("refused " + failure);
+    }
+
+    private void answerUpgrades(String line) {
+        if (!upgradeRequests.isEmpty()) {
+            List<Integer> waiting = new ArrayList<>(upgradeRequests);
+            upgradeRequests.clear();
+            if (upgrader != null) {
+                upgrader.answer(waiting, line);
             }
         }
     }
@@ -468,6 +611,7 @@ final class Supervisor {
     /** Stops every worker with the right signal and waits for all of them; Perl's {@code cleanup}. */
     private void shutDown(String trigger) {
         stopping = true;
+        answerUpgrades("refused start_server is stopping");
         if (systemd != null) {
             systemd.stopping();
         }
@@ -507,7 +651,7 @@ final class Supervisor {
     private Exit waitForEvent() {
         drainEvents();
         Exit exit = currentExit();
-        if (exit != null || !signals.isEmpty()) {
+        if (exit != null || !signals.isEmpty() || !upgradeRequests.isEmpty()) {
             return exit;
         }
         long deadline = os.nanoTime() + TimeUnit.MILLISECONDS.toNanos(MAX_WAIT_MILLIS);
@@ -518,6 +662,10 @@ final class Supervisor {
             }
             if (event instanceof Event.Signal signal) {
                 queue(signal.name());
+                return currentExit();
+            }
+            if (event instanceof Event.Upgrade) {
+                absorb(event, 0);
                 return currentExit();
             }
             exit = currentExit();
@@ -705,6 +853,8 @@ final class Supervisor {
             }
         } else if (event instanceof Event.Signal signal) {
             queue(signal.name());
+        } else if (event instanceof Event.Upgrade upgrade) {
+            upgradeRequests.add(upgrade.connection()); // handled by the loop between restarts
         }
     }
 
@@ -829,7 +979,8 @@ final class Supervisor {
                 : current == null ? Status.State.STARTING : Status.State.RUNNING;
         published = new Status(ProcessHandle.current().pid(), version, startedAtMillis,
                 System.getProperty("java.version"), System.getProperty("java.vendor"), System.getProperty("java.home"),
-                state, settings.serverStarterPort(), workers, counters, lastRestart, metricsAddress);
+                state, settings.serverStarterPort(), workers, counters, lastRestart, metricsAddress,
+                imageStartedAtMillis, lastUpgrade);
     }
 
     private Status.Worker describe(long pid, long gen, Status.Role role) {
