@@ -4,19 +4,22 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.file.InvalidPathException;
+import java.util.List;
 
 import org.serverstarter.superdaemon.cli.CommandLine;
 import org.serverstarter.superdaemon.cli.Options;
 import org.serverstarter.superdaemon.cli.UsageException;
 import org.serverstarter.superdaemon.client.RestartClient;
+import org.serverstarter.superdaemon.client.StatusClient;
 import org.serverstarter.superdaemon.client.StopClient;
+import org.serverstarter.superdaemon.client.UpgradeClient;
 import org.serverstarter.superdaemon.server.Config;
 import org.serverstarter.superdaemon.server.Fatal;
 import org.serverstarter.superdaemon.server.Startup;
 
 /**
  * {@code start_server}: parses the command line and picks the mode in Perl's order (help, version, restart, stop,
- * then the superdaemon). Every error ends here as one line on stderr and Perl's exit status.
+ * then ours, status and upgrade, then the superdaemon). Every error ends here as one line on stderr and Perl's exit status.
  */
 public final class Main {
     /** The Server::Starter version whose behaviour this one reproduces; scripts compare it. */
@@ -41,7 +44,7 @@ public final class Main {
             return 1;
         }
         try {
-            return runMode(options);
+            return runMode(options, List.of(args));
         } catch (Fatal e) {
             System.err.println(e.getMessage());
             return e.exitStatus();
@@ -56,7 +59,7 @@ public final class Main {
         }
     }
 
-    private static int runMode(Options options) {
+    private static int runMode(Options options, List<String> args) {
         if (options.help()) {
             printHelp(System.out);
             return 0;
@@ -72,7 +75,16 @@ public final class Main {
         if (options.stop()) {
             return StopClient.run(options);
         }
-        return Startup.run(options);
+        if (options.status()) {
+            return StatusClient.run(options);
+        }
+        if (options.upgrade()) {
+            return UpgradeClient.run(options);
+        }
+        if (Startup.isUpgradeCheck()) {
+            return Startup.checkUpgrade(options);
+        }
+        return Startup.run(options, args);
     }
 
     private static void printHelp(PrintStream out) {

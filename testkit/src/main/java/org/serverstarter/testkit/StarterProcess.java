@@ -33,10 +33,25 @@ public final class StarterProcess implements AutoCloseable {
      */
     public static StarterProcess start(Superdaemon which, List<String> args, Map<String, String> extraEnv,
                                        Path workDir) {
+        return start(List.of(which.executable().toString()), args, extraEnv, workDir);
+    }
+
+    /** As {@link #start(Superdaemon, List, Map, Path)}, through another launcher (a copy a test can break). */
+    public static StarterProcess start(Path executable, List<String> args, Map<String, String> extraEnv,
+                                       Path workDir) {
+        return start(List.of(executable.toString()), args, extraEnv, workDir);
+    }
+
+    /**
+     * As {@link #start(Superdaemon, List, Map, Path)}, for a start_server named by {@code command}: an installed
+     * copy, or one behind a wrapper that execs in place (setpriv), so that the pid is still start_server's.
+     */
+    public static StarterProcess start(List<String> command, List<String> args, Map<String, String> extraEnv,
+                                       Path workDir) {
         List<String> argv = new ArrayList<>();
         // setsid(1) execs in place when the caller is not a group leader (a fresh child never is), so the pid stays.
         argv.add("setsid");
-        argv.add(which.executable().toString());
+        argv.addAll(command);
         argv.addAll(args);
         try {
             Path log = Files.createTempFile(workDir, "start_server-", ".log");

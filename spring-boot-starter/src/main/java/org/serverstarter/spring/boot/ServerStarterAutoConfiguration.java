@@ -4,11 +4,16 @@ import java.time.Duration;
 import org.eclipse.jetty.server.Server;
 import org.apache.catalina.startup.Tomcat;
 import org.serverstarter.jetty.JettyServerStarter;
+import org.serverstarter.reactor.netty.ReactorNettyServerStarter;
 import org.serverstarter.tomcat.TomcatServerStarter;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.boot.jetty.ConfigurableJettyWebServerFactory;
+import org.springframework.boot.reactor.netty.NettyReactiveWebServerFactory;
+import org.springframework.boot.reactor.netty.NettyRouteProvider;
 import org.springframework.boot.tomcat.ConfigurableTomcatWebServerFactory;
 import org.springframework.boot.web.server.WebServerFactoryCustomizer;
 import org.springframework.context.annotation.Bean;
@@ -16,6 +21,8 @@ import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.Ordered;
 import org.springframework.core.env.Environment;
+import org.springframework.http.client.ReactorResourceFactory;
+import reactor.netty.http.server.HttpServer;
 
 /**
  * Under {@code start_server} ({@code SERVER_STARTER_PORT} set), the app's embedded server serves the inherited
@@ -81,6 +88,33 @@ public class ServerStarterAutoConfiguration {
 
         @Bean
         DrainBeforeGracefulShutdown serverStarterTomcatDrain(TomcatServerStarter starter,
+                ServerStarterProperties properties, Environment environment) {
+            return new DrainBeforeGracefulShutdown(starter::drain, drainTimeout(properties, environment),
+                    properties.getDrainSpread());
+        }
+    }
+
+    /**
+     * WebFlux on Reactor Netty. Only for a reactive app: a servlet app with Reactor Netty on its class path (for
+     * {@code WebClient}) serves with its servlet container, and Reactor Netty's server is never made.
+     */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.REACTIVE)
+    @ConditionalOnClass({HttpServer.class, NettyReactiveWebServerFactory.class})
+    static class ReactorNetty {
+        @Bean
+        ReactorNettyServerStarter reactorNettyServerStarter() {
+            return ReactorNettyServerStarter.fromEnvironment();
+        }
+
+        @Bean
+        ReactorNettyOnInheritedSockets serverStarterReactorNetty(ReactorNettyServerStarter starter,
+                ObjectProvider<ReactorResourceFactory> resources, ObjectProvider<NettyRouteProvider> routes) {
+            return new ReactorNettyOnInheritedSockets(starter, resources, routes);
+        }
+
+        @Bean
+        DrainBeforeGracefulShutdown serverStarterReactorNettyDrain(ReactorNettyServerStarter starter,
                 ServerStarterProperties properties, Environment environment) {
             return new DrainBeforeGracefulShutdown(starter::drain, drainTimeout(properties, environment),
                     properties.getDrainSpread());

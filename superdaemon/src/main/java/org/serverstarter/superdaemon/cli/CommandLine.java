@@ -20,7 +20,7 @@ public final class CommandLine {
 
     static {
         for (String name : List.of("log-file", "pid-file", "dir", "signal-on-hup", "signal-on-term", "envdir",
-                "status-file", "readiness", "path-mode")) {
+                "status-file", "readiness", "path-mode", "format", "metrics")) {
             OPTIONS.put(name, Kind.STRING);
         }
         OPTIONS.put("port", Kind.LIST);
@@ -29,7 +29,8 @@ public final class CommandLine {
                 "ready-timeout", "kill-timeout", "max-backoff", "new-worker-nice", "timeout")) {
             OPTIONS.put(name, Kind.INTEGER);
         }
-        for (String name : List.of("enable-auto-restart", "daemonize", "restart", "stop", "help", "version")) {
+        for (String name : List.of("enable-auto-restart", "daemonize", "restart", "stop", "help", "version",
+                "status", "upgrade")) {
             OPTIONS.put(name, Kind.FLAG);
         }
     }
@@ -64,6 +65,11 @@ public final class CommandLine {
             } catch (UsageException e) {
                 errors.addAll(e.lines());
                 continue;
+            }
+            if (name.equals("status") && inline != null) {
+                // Perl's start_server has no --status, so Getopt took --status=FILE for --status-file; scripts
+                // written for it keep working.
+                name = "status-file";
             }
             Kind kind = OPTIONS.get(name);
             if (kind == Kind.FLAG) {
@@ -125,6 +131,10 @@ public final class CommandLine {
                 integers.get("max-backoff"),
                 integers.get("new-worker-nice"),
                 integers.get("timeout"),
+                values.containsKey("status"),
+                values.get("format"),
+                values.get("metrics"),
+                values.containsKey("upgrade"),
                 program);
     }
 
@@ -134,7 +144,10 @@ public final class CommandLine {
         }
         TreeSet<String> candidates = new TreeSet<>();
         for (String name : OPTIONS.keySet()) {
-            if (!given.isEmpty() && name.startsWith(given)) {
+            // --status is ours and only recognised spelled out: to Perl's start_server --sta, --stat and --statu
+            // are --status-file, and scripts written for it must keep meaning that. --upgrade replaces the running
+            // start_server: spelled out too, never guessed from a prefix.
+            if (!given.isEmpty() && name.startsWith(given) && !name.equals("status") && !name.equals("upgrade")) {
                 candidates.add(name);
             }
         }

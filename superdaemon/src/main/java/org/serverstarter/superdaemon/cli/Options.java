@@ -10,7 +10,8 @@ import java.util.Map;
  *
  * <p>Perl's options, and those that go beyond Perl and are off unless given: {@code --path-mode},
  * {@code --readiness=notify} with {@code --ready-timeout}, {@code --kill-timeout}, {@code --max-backoff},
- * {@code --new-worker-nice}, and {@code --timeout} for the client modes.
+ * {@code --new-worker-nice}, {@code --metrics}, and the client modes' {@code --timeout}, {@code --status} and
+ * {@code --format}, and {@code --upgrade}.
  */
 public record Options(
         List<String> ports,
@@ -39,6 +40,10 @@ public record Options(
         Long maxBackoff,
         Long newWorkerNice,
         Long timeout,
+        boolean status,
+        String format,
+        String metrics,
+        boolean upgrade,
         List<String> program) {
 
     public Options {

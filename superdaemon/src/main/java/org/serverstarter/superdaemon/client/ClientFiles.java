@@ -132,9 +132,16 @@ final class ClientFiles {
      * descriptor of the file.
      */
     static long runningPid(String path, int lockFd, String signal) throws ErrnoException {
+        return holder(path, lockFd, "failed to send SIG" + signal + " to the server process:No such process (stale pid"
+                + " file " + path + ": ");
+    }
+
+    /**
+     * The checks of {@link #runningPid}, for any client mode: {@code stale} begins the message (exit 3, ESRCH) when no
+     * live start_server is behind the file; the reason and a closing parenthesis follow.
+     */
+    static long holder(String path, int lockFd, String stale) throws ErrnoException {
         String text = readPid(lockFd, path);
-        String stale = "failed to send SIG" + signal + " to the server process:No such process (stale pid file " + path
-                + ": ";
         if (Posix.tryLockExclusive(lockFd)) {
             throw new Fatal(stale + "no start_server holds its lock)", ESRCH);
         }

@@ -17,6 +17,10 @@ public interface LibC {
 
     int listen(int fd, int backlog);
 
+    int accept4(int fd, Pointer address, Pointer length, int flags);
+
+    int getsockopt(int fd, int level, int option, @Out int[] value, int[] length);
+
     int getsockname(int fd, @Out byte[] address, int[] length);
 
     long recvmsg(int fd, Pointer message, int flags);
@@ -91,4 +95,15 @@ public interface LibC {
 
     int posix_spawn(@Out int[] pid, String path, Pointer actions, Pointer attributes,
                     @In String[] argv, @In String[] envp);
+
+    // For start_server --upgrade: the state handed to the new image, the descriptors it keeps, the signals held
+    // across the exec, and the exec itself.
+
+    int memfd_create(String name, int flags);
+
+    int sigaddset(Pointer set, int signal);
+
+    int pthread_sigmask(int how, Pointer set, Pointer old);
+
+    int execve(String path, @In String[] argv, @In String[] envp);
 }

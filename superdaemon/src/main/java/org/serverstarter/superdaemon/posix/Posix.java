@@ -43,6 +43,9 @@ public final class Posix {
     private static final int SOL_SOCKET = 1;
     private static final int SO_REUSEADDR = 2;
     private static final int SO_PASSCRED = 16;
+    private static final int SO_PEERCRED = 17;
+    private static final int SO_RCVTIMEO = 20;
+    private static final int SO_SNDTIMEO = 21;
     private static final int SCM_RIGHTS = 1;
     private static final int SCM_CREDENTIALS = 2;
     private static final int MSG_CMSG_CLOEXEC = 0x40000000;
@@ -61,6 +64,12 @@ public final class Posix {
     private static final int O_NOFOLLOW = "aarch64".equals(System.getProperty("os.arch")) ? 0x8000 : 0x20000;
     private static final int SOCK_NONBLOCK = 0x800;
     private static final int F_DUPFD_CLOEXEC = 1030;
+    private static final int F_GETFD = 1;
+    private static final int F_SETFD = 2;
+    private static final int FD_CLOEXEC = 1;
+    private static final int MFD_CLOEXEC = 1;
+    private static final int SIG_BLOCK = 0;
+    private static final int SIG_UNBLOCK = 1;
     private static final int F_GETFL = 3;
     private static final int F_SETFL = 4;
     private static final int EAGAIN = 11;
@@ -305,6 +314,69 @@ public final class Posix {
         check(c().listen(fd, backlog));
     }
 
+    /** Waits for a connection on a listening socket; the new socket is close-on-exec, so no worker inherits it. */
+    public static int accept(int fd) throws ErrnoException {
+        while (true) {
+            int connection = c().accept4(fd, null, null, SOCK_CLOEXEC);
+            if (connection >= 0) {
+                return connection;
+            }
+            ErrnoException e = lastError();
+            if (e.errno() != EINTR) {
+                throw e;
+            }
+        }
+    }
+
+    /** Connects a socket to a unix path or to an {@code @name} in the abstract namespace. */
+    public static void connect(int fd, String path) throws ErrnoException {
+        byte[] sockaddr = unixAddress(path);
+        check(c().connect(fd, sockaddr, sockaddr.length));
+    }
+
+    /**
+     * Who is at the other end of a connected unix socket, as the kernel recorded it (SO_PEERCRED): the process that
+     * connected, or for the connecting side the one that called {@code listen}. Nobody can claim another's.
+     */
+    public record PeerCredentials(long pid, int uid, int gid) {
+    }
+
+    public static PeerCredentials peerCredentials(int fd) throws ErrnoException {
+        int[] ucred = new int[3]; // struct ucred: pid_t pid, uid_t uid, gid_t gid
+        int[] length = {12};
+        check(c().getsockopt(fd, SOL_SOCKET, SO_PEERCRED, ucred, length));
+        return new PeerCredentials(ucred[0], ucred[1], ucred[2]);
+    }
+
+    /**
+     * Bounds every blocking send and receive on {@code fd} (SO_SNDTIMEO, SO_RCVTIMEO, which also bound a unix
+     * {@code connect}): one then fails with EAGAIN instead of waiting for a peer that does not read or write.
+     */
+    public static void setTimeouts(int fd, long millis) throws ErrnoException {
+        // struct timeval: two longs, written as little-endian int pairs as elsewhere in this class
+        long seconds = millis / 1000;
+        long micros = millis % 1000 * 1000;
+        int[] timeval = {(int) seconds, (int) (seconds >>> 32), (int) micros, 0};
+        check(c().setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, timeval, 16));
+        check(c().setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, timeval, 16));
+    }
+
+    /** Writes all of {@code bytes}; EAGAIN when a {@link #setTimeouts} bound has passed. */
+    public static void writeFully(int fd, byte[] bytes) throws ErrnoException {
+        for (int done = 0; done < bytes.length; ) {
+            byte[] rest = Arrays.copyOfRange(bytes, done, bytes.length);
+            long n = c().write(fd, rest, rest.length);
+            if (n < 0) {
+                ErrnoException e = lastError();
+                if (e.errno() != EINTR) {
+                    throw e;
+                }
+            } else {
+                done += (int) n;
+            }
+        }
+    }
+
     private static byte[] sockaddr(InetAddress address, int port) {
         byte[] raw = address.getAddress();
         byte[] sockaddr;
@@ -505,6 +577,62 @@ public final class Posix {
             return false;
         }
         throw e;
+    }
+
+    // ---- replacing this process (start_server --upgrade) -----------------------------------------------------------
+
+    /**
+     * An anonymous file in memory (memfd), close-on-exec until {@link #setCloseOnExec} says otherwise: it lives only
+     * as long as a descriptor refers to it, and no other user can open it (/proc/PID/fd is the owner's).
+     */
+    public static int memoryFile(String name) throws ErrnoException {
+        int fd = c().memfd_create(name, MFD_CLOEXEC);
+        if (fd < 0) {
+            throw lastError();
+        }
+        return fd;
+    }
+
+    /** Sets or clears {@code FD_CLOEXEC}: whether an {@link #execve} closes {@code fd}. */
+    public static void setCloseOnExec(int fd, boolean closeOnExec) throws ErrnoException {
+        int flags = c().fcntl(fd, F_GETFD, 0);
+        if (flags < 0) {
+            throw lastError();
+        }
+        int wanted = closeOnExec ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC;
+        if (wanted != flags && c().fcntl(fd, F_SETFD, wanted) < 0) {
+            throw lastError();
+        }
+    }
+
+    /** This process's open descriptors, as /proc/self/fd lists them (the listing's own descriptor is gone by then). */
+    public static List<Integer> openFds() throws ErrnoException {
+        return openDescriptors();
+    }
+
+    /**
+     * Blocks ({@code block}) or unblocks {@code signals} for the calling thread only. A signal sent to the process
+     * goes to a thread that does not block it; one that every thread blocks stays pending, across an
+     * {@code execve} too.
+     */
+    public static void maskSignals(boolean block, int... signals) throws ErrnoException {
+        Pointer set = Memory.allocateDirect(Lib.RUNTIME, SIGSET_SIZE);
+        c().sigemptyset(set);
+        for (int signal : signals) {
+            if (c().sigaddset(set, signal) != 0) {
+                throw lastError();
+            }
+        }
+        checkResult(c().pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, set, null));
+    }
+
+    /**
+     * Replaces this process's program, keeping its pid, its children, the descriptors without close-on-exec, the
+     * calling thread's signal mask and the pending signals. Returns only on failure.
+     */
+    public static ErrnoException execve(String path, List<String> argv, List<String> environment) {
+        c().execve(path, nullTerminated(argv), nullTerminated(environment));
+        return lastError();
     }
 
     // ---- processes and signals -----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import java.util.OptionalInt;
  */
 public final class Signals {
     public static final int HUP = 1;
+    public static final int INT = 2;
     public static final int KILL = 9;
     public static final int PIPE = 13;
     public static final int TERM = 15;

@@ -1,10 +1,13 @@
 package org.serverstarter.superdaemon.server;
 
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import org.serverstarter.superdaemon.cli.Options;
 import org.serverstarter.superdaemon.cli.PortSpec;
@@ -20,13 +23,15 @@ import org.serverstarter.superdaemon.posix.Signals;
  * @param activated   the sockets systemd passed (socket activation), or null
  * @param program     the program's path as the worker's {@code execvp} would find it
  * @param readyTimeout 0 for Perl's judging by {@code --interval}, else the READY=1 deadline ({@code --readiness=notify})
+ * @param metrics     where {@code --metrics} listens, or null
  */
 public record Config(List<PortSpec> ports, List<String> paths, int pathMode, int backlog, List<Integer> activated,
               String program, List<String> argv, String dir, long interval, String signalOnHup, int signalOnHupNumber,
               String signalOnTerm, int signalOnTermNumber, long killTimeout, long maxBackoff, long readyTimeout,
-              int newWorkerNice) {
+              int newWorkerNice, InetSocketAddress metrics) {
 
     private static final int ENOENT = 2;
+    private static final Pattern METRICS = Pattern.compile("(?:\\[([0-9A-Fa-f:.]+)\\]:|([^:\\[\\]]+):)?(\\d{1,5})");
     private static final int ENOTDIR = 20;
 
     /**
@@ -39,6 +44,14 @@ public record Config(List<PortSpec> ports, List<String> paths, int pathMode, int
                 throw Fatal.of("invalid --" + name + " value:" + seconds + " (0 or more seconds)");
             }
         });
+        if (options.format() != null) {
+            if (!options.format().equals("json") && !options.format().equals("text")) {
+                throw Fatal.of("invalid --format value:" + options.format() + " (json or text)");
+            }
+            if (!options.status()) {
+                throw Fatal.of("--format is an option of --status");
+            }
+        }
     }
 
     /**
@@ -82,7 +95,34 @@ public record Config(List<PortSpec> ports, List<String> paths, int pathMode, int
                 Math.min(backlog, Integer.MAX_VALUE)), activated, program, options.program(), options.dir(),
                 options.interval() == null ? 1 : Seconds.clamp(options.interval()), signalOnHup, hupNumber,
                 signalOnTerm, termNumber, Seconds.clamp(orZero(options.killTimeout())),
-                Seconds.clamp(orZero(options.maxBackoff())), readyTimeout(options), newWorkerNice(options));
+                Seconds.clamp(orZero(options.maxBackoff())), readyTimeout(options), newWorkerNice(options),
+                metrics(options.metrics()));
+    }
+
+    /**
+     * {@code --metrics}: {@code HOST:PORT}, {@code [V6]:PORT}, or a bare {@code PORT} for 127.0.0.1 (loopback, unlike
+     * a bare {@code --port}: the numbers are for a local scraper or an agent, not for the world). Port 0 lets the
+     * kernel choose; start_server then logs the address.
+     */
+    private static InetSocketAddress metrics(String value) {
+        if (value == null) {
+            return null;
+        }
+        Matcher m = METRICS.matcher(value);
+        String bad = "invalid --metrics value:" + value + " (HOST:PORT, such as 127.0.0.1:9100)";
+        if (!m.matches()) {
+            throw Fatal.of(bad);
+        }
+        String host = m.group(1) != null ? m.group(1) : m.group(2) != null ? m.group(2) : "127.0.0.1";
+        int port = Integer.parseInt(m.group(3));
+        if (port > 65535) {
+            throw Fatal.of(bad);
+        }
+        InetSocketAddress address = new InetSocketAddress(host, port);
+        if (address.isUnresolved()) {
+            throw Fatal.of("invalid --metrics value:" + value + " (unknown host " + host + ")");
+        }
+        return address;
     }
 
     /**

@@ -27,5 +27,9 @@ sealed interface Event {
         }
     }
 
+    /** {@code start_server --upgrade}: a client's connection, answered with the outcome (see {@link Upgrade}). */
+    record Upgrade(int connection) implements Event {
+    }
+
     Event CHILD_EXITED = new ChildExited();
 }

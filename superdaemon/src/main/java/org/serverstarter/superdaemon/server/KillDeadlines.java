@@ -38,6 +38,11 @@ final class KillDeadlines {
         return due;
     }
 
+    /** Every deadline, for handing them to a new image of start_server ({@code --upgrade}). */
+    Map<Long, Long> all() {
+        return Map.copyOf(deadlines);
+    }
+
     /** The earlier of {@code limitNanos} and every deadline. */
     long earliest(long limitNanos) {
         long earliest = limitNanos;

@@ -54,6 +54,26 @@ final class LogOutput {
         return new LogOutput(spec, -1, -1, List.of());
     }
 
+    /**
+     * The {@code | command} log a previous image of start_server ran ({@code --upgrade}): the pipe's write end is
+     * already our stdout and stderr, and its logger, our child still, is reaped and restarted from here on; a log
+     * that had been given up on is read and discarded again.
+     */
+    static LogOutput adopted(String spec, int pipeReadFd, long loggerPid, List<String> environment) {
+        LogOutput log = new LogOutput(spec, -1, pipeReadFd, environment);
+        log.loggerPid = loggerPid;
+        log.loggerStartedNanos = System.nanoTime() - QUICK_EXIT_NANOS;
+        if (loggerPid <= 0) {
+            log.giveUp("the log command was given up on before the upgrade");
+        }
+        return log;
+    }
+
+    /** The read end of a {@code | command} log's pipe, or -1. */
+    int pipeReadFd() {
+        return pipeReadFd;
+    }
+
     static boolean isCommand(String spec) {
         return PIPE.matcher(spec).matches();
     }

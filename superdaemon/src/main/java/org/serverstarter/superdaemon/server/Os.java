@@ -31,6 +31,9 @@ interface Os {
     /** The wall clock, in seconds (Perl's {@code time}, for the auto-restart timer). */
     long currentSeconds();
 
+    /** The wall clock, in milliseconds since the epoch (the times --status shows). */
+    long currentMillis();
+
     /** The next event, waiting for it until {@code deadlineNanos} ({@link #nanoTime()}); null if none came. */
     Event awaitEvent(long deadlineNanos);
 

@@ -78,6 +78,11 @@ public final class PidFile {
         return new PidFile(path, fd, inode);
     }
 
+    /** The file's inode, which names the status socket together with our pid. */
+    long inode() {
+        return inode;
+    }
+
     int fd() {
         return fd;
     }

@@ -59,6 +59,11 @@ final class PosixOs implements Os {
     }
 
     @Override
+    public long currentMillis() {
+        return System.currentTimeMillis();
+    }
+
+    @Override
     public Event awaitEvent(long deadlineNanos) {
         long remaining = deadlineNanos - System.nanoTime();
         try {

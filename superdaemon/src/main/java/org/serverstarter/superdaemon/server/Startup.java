@@ -26,14 +26,40 @@ public final class Startup {
     /** The variable that names the lifeline's fd in every worker. */
     static final String LIFELINE_VARIABLE = "SERVER_STARTER_LIFELINE";
 
-    /** Runs the superdaemon; returns the exit status. */
-    public static int run(Options options) {
+    /**
+     * {@code --upgrade}'s check, run by the image about to be replaced with its own command line and
+     * {@link Upgrade#CHECK_VARIABLE}: resolves the configuration as a start would, touches nothing, and says which
+     * start_server and JDK would take over.
+     */
+    public static boolean isUpgradeCheck() {
+        return System.getenv(Upgrade.CHECK_VARIABLE) != null;
+    }
+
+    public static int checkUpgrade(Options options) {
+        Map<String, String> inherited = new HashMap<>(System.getenv());
+        inherited.remove(Upgrade.CHECK_VARIABLE);
+        Config.resolve(options, inherited, new Environment(inherited, options));
+        Throwable nativeProblem = Posix.unavailabilityCause();
+        if (nativeProblem != null) {
+            throw Fatal.of("cannot load the native C library through jnr-ffi: " + nativeProblem);
+        }
+        System.out.println(Upgrade.CHECK_OK + " " + Startup.class.getPackage().getImplementationVersion() + " java "
+                + System.getProperty("java.version"));
+        return 0;
+    }
+
+    /** Runs the superdaemon; returns the exit status. {@code arguments} is the command line, for --upgrade. */
+    public static int run(Options options, List<String> arguments) {
         Map<String, String> inherited = new HashMap<>(System.getenv());
         inherited.remove(Daemon.FDS_VARIABLE);
+        // The state an upgraded image takes over; read (and its variable dropped) before any worker could see it.
+        Upgrade.State upgraded = Upgrade.inherited(inherited.remove(Upgrade.STATE_VARIABLE));
+        inherited.remove(Upgrade.CHECK_VARIABLE);
         Environment environment = new Environment(inherited, options);
         Config config = Config.resolve(options, inherited, environment);
-        String handoffValue = System.getenv(Daemon.FDS_VARIABLE);
-        Daemon.Handoff handoff = handoffValue == null ? null : Daemon.parse(handoffValue);
+        String handoffValue = upgraded != null ? null : System.getenv(Daemon.FDS_VARIABLE);
+        Daemon.Handoff handoff = upgraded != null ? new Daemon.Handoff(upgraded.fds().sockets(),
+                upgraded.fds().pidFile()) : handoffValue == null ? null : Daemon.parse(handoffValue);
         Systemd.VARIABLES.forEach(name -> environment.overrideForWorkers(name, null));
         StatusFile statusFile = options.statusFile() == null ? null : new StatusFile(options.statusFile());
         String noAutogroup = config.newWorkerNice() > 0 ? Autogroup.unavailability() : null;
@@ -47,6 +73,13 @@ public final class Startup {
 
         PosixOs os = new PosixOs();
         installSignalHandlers(os);
+        // An upgraded image starts with these blocked (see Upgrade); what arrived meanwhile is delivered now, to
+        // the handlers just installed, and reaches the loop as any signal does.
+        try {
+            Posix.maskSignals(false, Upgrade.HELD);
+        } catch (ErrnoException e) {
+            throw Fatal.of("cannot unblock signals:", e);
+        }
         try (Cleanup cleanup = new Cleanup()) {
             if (statusFile != null) {
                 statusFile.checkWritable();
@@ -59,12 +92,21 @@ public final class Startup {
                 pidFile = handoff != null && handoff.pidFile() >= 0
                         ? PidFile.adopt(options.pidFile(), handoff.pidFile()) : PidFile.acquire(options.pidFile());
                 cleanup.addLast(pidFile::remove);
-                pidFile.write(ProcessHandle.current().pid());
+                if (upgraded == null) {
+                    // Not after an upgrade: the pid is the same, and a rewrite would leave the file empty for a moment,
+                    // in which a --restart or --stop could not read it.
+                    pidFile.write(ProcessHandle.current().pid());
+                }
             }
             boolean daemonizing = options.daemonize() && handoff == null;
-            LogOutput log = openLog(options.logFile(), handoff != null, daemonizing, environment);
+            LogOutput log = upgraded != null && options.logFile() != null && LogOutput.isCommand(options.logFile())
+                    ? LogOutput.adopted(options.logFile(), upgraded.fds().loggerPipe(), upgraded.fds().loggerPid(),
+                            environment.forWorker("", 0))
+                    : openLog(options.logFile(), handoff != null, daemonizing, environment);
             Listeners listeners;
-            if (handoff != null) {
+            if (upgraded != null && config.activated() != null) {
+                listeners = Listeners.activated(upgraded.fds().sockets(), options.logFile() != null);
+            } else if (handoff != null) {
                 listeners = Listeners.adopt(config.ports(), config.paths(), handoff.sockets(),
                         options.logFile() != null, cleanup);
             } else if (config.activated() != null) {
@@ -74,6 +116,9 @@ public final class Startup {
                 System.err.println("start_server (pid:" + ProcessHandle.current().pid() + ") starting now...");
                 listeners = Listeners.bind(config.ports(), config.paths(), config.pathMode(), config.backlog(),
                         options.logFile() != null, cleanup);
+            }
+            if (daemonizing && config.metrics() != null) {
+                Metrics.checkBindable(config.metrics(), options.metrics()); // the daemon binds it; errors go here
             }
             if (daemonizing) {
                 long daemon = Daemon.launch(listeners.fds(), log == null ? -1 : log.fd(),
@@ -88,7 +133,8 @@ public final class Startup {
             // they see end-of-file the moment start_server is gone, even after a kill -9.
             int[] lifeline;
             try {
-                lifeline = Posix.pipe();
+                lifeline = upgraded != null
+                        ? new int[] {upgraded.fds().lifelineRead(), upgraded.fds().lifelineWrite()} : Posix.pipe();
             } catch (ErrnoException e) {
                 throw Fatal.of("failed to create the lifeline pipe:", e);
             }
@@ -110,6 +156,52 @@ public final class Startup {
                     log.redirect();
                 }
                 supervisor.useLog(log);
+            }
+            // After the log is in place, so that these lines go where the others do.
+            if (config.metrics() != null) {
+                try {
+                    Metrics metrics = Metrics.start(config.metrics(), options.metrics(), supervisor::status);
+                    supervisor.useMetricsAddress(metrics.address());
+                    System.err.println("metrics on http://" + metrics.address() + "/metrics");
+                } catch (Fatal e) {
+                    if (upgraded == null) {
+                        throw e;
+                    }
+                    // The workers run on: an upgraded image must not give up over its metrics port.
+                    System.err.println(e.getMessage() + " (after the upgrade; --metrics is off until the next start)");
+                }
+            }
+            int statusSocket = -1;
+            int upgradeSocket = -1;
+            if (pidFile != null) {
+                // --status and --upgrade find us through the pid file, so without one nobody could ask.
+                long pid = ProcessHandle.current().pid();
+                if (upgraded != null && upgraded.fds().statusSocket() >= 0) {
+                    statusSocket = upgraded.fds().statusSocket();
+                    StatusSocket.serveFrom(statusSocket, supervisor::status);
+                } else if (upgraded == null) {
+                    statusSocket = StatusSocket.start(StatusSocket.name(pid, pidFile.inode()), supervisor::status,
+                            System.err::println);
+                }
+                upgradeSocket = upgraded != null ? upgraded.fds().upgradeSocket()
+                        : UpgradeSocket.listen(UpgradeSocket.name(pid, pidFile.inode()), System.err::println);
+                if (upgradeSocket >= 0) {
+                    UpgradeSocket.serveFrom(upgradeSocket, os::post);
+                    PidFile locked = pidFile;
+                    int status = statusSocket;
+                    int upgrade = upgradeSocket;
+                    // Taken when the upgrade happens: the logger may have been restarted since.
+                    supervisor.useUpgrader(new Upgrade(arguments, () -> new Upgrade.Fds(listeners.fds(), locked.fd(),
+                            lifeline[0], lifeline[1], log == null ? -1 : log.pipeReadFd(),
+                            log == null ? -1 : log.loggerPid(), status, upgrade), () -> installSignalHandlers(os)));
+                }
+            }
+            if (upgraded != null) {
+                supervisor.restore(upgraded.handover());
+                System.err.println("start_server (pid:" + ProcessHandle.current().pid() + ") upgraded: "
+                        + supervisor.upgradedLine().substring(3));
+                new Upgrade(arguments, upgraded::fds, () -> { }).answer(upgraded.handover().replies(),
+                        supervisor.upgradedLine());
             }
             try {
                 supervisor.run();

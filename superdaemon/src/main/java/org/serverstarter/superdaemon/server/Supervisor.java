@@ -5,6 +5,7 @@ import java.nio.file.NoSuchFileException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -34,6 +35,10 @@ import org.serverstarter.superdaemon.posix.SpawnRequest;
  * <p>Each worker leads a process group of its own, and every signal goes to the group, so that what a wrapper script
  * started is stopped with it; a worker that is a single process sees exactly the signals it did before.
  *
+ * <p>Whenever its state changes, the loop publishes an immutable {@link Status} in a volatile field ({@link #status()}):
+ * the status socket and the metrics server read it from their own threads, so the loop never waits for a client,
+ * and the loop stays the one place that owns the state.
+ *
  * <p>Where this differs from Perl it is on purpose, see docs/compatibility.md: a signal no longer cuts a new
  * worker's {@code --interval} short (only TERM and INT end the wait, and a dead new worker never counts as started),
  * and a program that cannot be executed is reported by {@code posix_spawn} at once instead of by a dying child.
@@ -41,6 +46,8 @@ import org.serverstarter.superdaemon.posix.SpawnRequest;
 final class Supervisor {
     /** How long a blocking wait lasts at most; a lost SIGCHLD is then noticed by polling. */
     private static final long MAX_WAIT_MILLIS = 1000;
+    /** How long a worker that TERM or INT ended leaves the same signal to reach us before its exit counts as a crash. */
+    private static final long STOP_SIGNAL_GRACE_MILLIS = 1000;
     /** How often a group that outlived its worker is looked at. */
     private static final long LINGER_POLL_MILLIS = 100;
     private static final int ESRCH = 3;
@@ -75,6 +82,63 @@ final class Supervisor {
     private long generation;
     private long lastRestartSeconds;
 
+    // What --status and --metrics show; only this thread writes these, and publish() copies them out.
+    private long startedAtMillis;
+    private final long imageStartedAtMillis;
+    private final String version;
+    private String metricsAddress;
+    private Status.Counters counters = Status.Counters.ZERO;
+    private Status.LastRestart lastRestart;
+    /** When each worker was spawned, and when it was first sent a signal to stop (epoch milliseconds). */
+    private final Map<Long, Long> spawnedAt = new HashMap<>();
+    private final Map<Long, Long> signalledAt = new HashMap<>();
+    /** The generation a restart replaces: it serves on, and counts as current, until it is signalled. */
+    private long replacing;
+    private boolean restarting;
+    private boolean everStarted;
+    private long restartFailures;
+    /** When the HUP waiting in {@link #signals} arrived, for the HUP-to-ready time. */
+    private long hupNanos;
+    private long hupMillis;
+    private volatile Status published;
+
+    // --upgrade: connections of clients waiting for its outcome, and who carries it out.
+    private final List<Integer> upgradeRequests = new ArrayList<>();
+    private Upgrader upgrader;
+    private Status.LastUpgrade lastUpgrade;
+    /** True in an image that took over from a previous one: the workers already run. */
+    private boolean restored;
+
+    /** Replaces this image of start_server by a new one in the same process ({@link Upgrade}). */
+    interface Upgrader {
+        /** Checks the new image and execs it with the {@link Handover}; returns only when it could not, saying why. */
+        String upgrade(Handing handing);
+
+        /** Writes one line to each waiting client and closes its connection. */
+        void answer(List<Integer> connections, String line);
+    }
+
+    /** What the upgrader asks of the loop once signals are held. */
+    interface Handing {
+        /** Takes the events that arrive within {@code millis} (signals caught just before they were held). */
+        void settle(long millis);
+
+        /** The state to hand over, or null when TERM or INT has arrived (the loop then shuts down instead). */
+        Handover handover();
+    }
+
+    /**
+     * The supervisor's state as a new image takes it over: the workers (pid to generation), when they were spawned
+     * and signalled, the KILL deadlines still to come (as milliseconds from the hand-over, since the monotonic clock
+     * does not survive the exec), the counters, the signals not yet handled, and the clients to answer.
+     */
+    record Handover(long startedAtMillis, long askedAtMillis, long generation, long lastRestartSeconds,
+                    long currentPid, long currentGeneration, Map<Long, Long> oldWorkers, Map<Long, Long> spawnedAt,
+                    Map<Long, Long> signalledAt, Map<Long, Long> killInMillis, List<Long> lingeringGroups,
+                    Status.Counters counters, Status.LastRestart lastRestart, List<String> signals,
+                    List<Integer> replies) {
+    }
+
     private record Worker(long pid, long generation) {
     }
 
@@ -100,6 +164,74 @@ final class Supervisor {
         this.os = os;
         this.children = new Children(os);
         this.out = out;
+        this.startedAtMillis = os.currentMillis();
+        this.imageStartedAtMillis = startedAtMillis;
+        String release = Supervisor.class.getPackage().getImplementationVersion();
+        this.version = release == null ? "dev" : release;
+        publish();
+    }
+
+    /** The latest snapshot; safe from any thread, never null. */
+    Status status() {
+        return published;
+    }
+
+    /** What --metrics listens on, shown in the status. */
+    void useMetricsAddress(String address) {
+        this.metricsAddress = address;
+        publish();
+    }
+
+    /**
+     * Counters carried over from a previous image of start_server (for {@code --upgrade}); call before {@link #run}.
+     */
+    void restoreCounters(Status.Counters carried) {
+        this.counters = carried;
+        publish();
+    }
+
+    /** Enables {@code --upgrade} requests (only with a pid file, through which clients find us). */
+    void useUpgrader(Upgrader upgrader) {
+        this.upgrader = upgrader;
+    }
+
+    /**
+     * Takes over from the image of start_server that ran before in this process: its workers run on (those that
+     * exited meanwhile are zombies, reaped and reported by the loop as usual), their deadlines and the counters
+     * carry on, and the signals it had not handled yet are handled here. Call before {@link #run}.
+     */
+    void restore(Handover h) {
+        restored = true;
+        everStarted = true;
+        startedAtMillis = h.startedAtMillis();
+        generation = h.generation();
+        lastRestartSeconds = h.lastRestartSeconds();
+        current = new Worker(h.currentPid(), h.currentGeneration());
+        oldWorkers.putAll(h.oldWorkers());
+        spawnedAt.putAll(h.spawnedAt());
+        signalledAt.putAll(h.signalledAt());
+        long now = os.nanoTime();
+        h.killInMillis().forEach((group, millis) -> killDeadlines.arm(group,
+                now + TimeUnit.MILLISECONDS.toNanos(millis)));
+        lingeringGroups.addAll(h.lingeringGroups());
+        counters = h.counters();
+        lastRestart = h.lastRestart();
+        signals.addAll(h.signals()); // counted by the image that received them
+        if (signals.contains("HUP")) {
+            hupNanos = now;
+            hupMillis = os.currentMillis();
+        }
+        long nowMillis = os.currentMillis();
+        lastUpgrade = new Status.LastUpgrade("done", nowMillis, Math.max(0, nowMillis - h.askedAtMillis()),
+                "start_server " + version + " on Java " + System.getProperty("java.version") + " ("
+                        + System.getProperty("java.home") + ")");
+        updateStatus();
+        publish();
+    }
+
+    /** The line an upgraded image sends its clients once it runs. */
+    String upgradedLine() {
+        return "ok " + lastUpgrade.detail() + ", took " + lastUpgrade.tookMillis() + " ms";
     }
 
     /** Tells systemd about start-up, restarts and shutdown (when it started us with NOTIFY_SOCKET). */
@@ -125,9 +257,13 @@ final class Supervisor {
             shutDown(pendingStop()); // stopped while starting up: no worker to start
             return;
         }
-        startWorker();
-        if (systemd != null && current != null) {
-            systemd.ready(current.generation(), current.pid());
+        if (!restored) {
+            startWorker();
+            // An upgraded image says nothing: systemd saw READY=1 from this pid long ago, and a second one would
+            // only be taken for the end of a reload nobody announced.
+            if (systemd != null && current != null) {
+                systemd.ready(current.generation(), current.pid());
+            }
         }
         while (true) {
             Exit exit = waitForEvent();
@@ -138,6 +274,11 @@ final class Supervisor {
             if (exit != null) {
                 current = null;
                 drainEvents(); // a TERM that came with the exit decides what the exit means
+                if (!stopRequested() && endedByStopSignal(exit.status())) {
+                    // A TERM to the whole group or cgroup (systemd's KillMode=control-group) can end the worker
+                    // before the JVM has handed the same signal to us, whose handler runs on a thread of its own.
+                    sleepUnlessStopping(STOP_SIGNAL_GRACE_MILLIS);
+                }
                 if (stopRequested()) {
                     // Killed by the same TERM that asks us to stop (a signal to the whole process group or cgroup):
                     // respawning it now would only start a worker to stop at once.
@@ -145,11 +286,16 @@ final class Supervisor {
                     afterWorkerExit(exit.pid(), true);
                 } else {
                     log("worker " + exit.pid() + " died unexpectedly with status:" + exit.status() + ", restarting");
+                    counters = counters.plusDiedUnexpectedly();
+                    publish();
                     afterWorkerExit(exit.pid(), true);
                     startWorker();
                 }
             }
             boolean restart = false;
+            String trigger = "HUP";
+            long askedNanos = hupNanos;
+            long askedMillis = hupMillis;
             while (!signals.isEmpty()) {
                 String signal = signals.poll();
                 if (signal.equals("HUP")) {
@@ -165,9 +311,71 @@ final class Supervisor {
             }
             if (!restart && environment.isTrue("ENABLE_AUTO_RESTART")) {
                 restart = autoRestartDue();
+                if (restart) {
+                    trigger = "auto";
+                    askedNanos = os.nanoTime();
+                    askedMillis = os.currentMillis();
+                    counters = counters.plusRestartAsked();
+                }
             }
             if (restart) {
-                restart();
+                restart(trigger, askedNanos, askedMillis);
+            } else if (!upgradeRequests.isEmpty()) {
+                upgrade();
+            }
+        }
+    }
+
+    /**
+     * {@code --upgrade}, from the loop, between restarts: the upgrader returns only when the new image could not
+     * start (or TERM came first), and this one then carries on as if nothing had happened.
+     */
+    private void upgrade() {
+        long askedMillis = os.currentMillis();
+        if (upgrader == null) {
+            answerUpgrades("refused start_server cannot upgrade without --pid-file");
+            return;
+        }
+        log("received an upgrade request, checking the new start_server");
+        String failure = upgrader.upgrade(new Handing() {
+            @Override
+            public void settle(long millis) {
+                long deadline = os.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+                for (Event event; (event = os.awaitEvent(deadline)) != null; ) {
+                    absorb(event, 0);
+                }
+            }
+
+            @Override
+            public Handover handover() {
+                drainEvents();
+                if (stopRequested() || current == null) {
+                    return null;
+                }
+                long now = os.nanoTime();
+                Map<Long, Long> killIn = new LinkedHashMap<>();
+                killDeadlines.all().forEach((group, at) -> killIn.put(group,
+                        Math.max(0, TimeUnit.NANOSECONDS.toMillis(at - now))));
+                log("handing over to the new start_server");
+                return new Handover(startedAtMillis, askedMillis, generation, lastRestartSeconds, current.pid(),
+                        current.generation(), new LinkedHashMap<>(oldWorkers), new LinkedHashMap<>(spawnedAt),
+                        new LinkedHashMap<>(signalledAt), killIn, new ArrayList<>(lingeringGroups), counters,
+                        lastRestart, new ArrayList<>(signals), new ArrayList<>(upgradeRequests));
+            }
+        });
+        lastUpgrade = new Status.LastUpgrade("refused", os.currentMillis(), os.currentMillis() - askedMillis,
+                failure);
+        publish();
+        log("upgrade refused: " + failure + "; this start_server keeps running");
+        answerUpgrades("refused " + failure);
+    }
+
+    private void answerUpgrades(String line) {
+        if (!upgradeRequests.isEmpty()) {
+            List<Integer> waiting = new ArrayList<>(upgradeRequests);
+            upgradeRequests.clear();
+            if (upgrader != null) {
+                upgrader.answer(waiting, line);
             }
         }
     }
@@ -186,18 +394,34 @@ final class Supervisor {
         return false;
     }
 
-    private void restart() {
+    private void restart(String trigger, long askedNanos, long askedMillis) {
         if (systemd != null) {
             systemd.reloading();
         }
+        lastRestart = new Status.LastRestart(trigger, "in_progress", askedMillis, 0, -1, 0, 0);
+        restarting = true;
+        restartFailures = 0;
         if (current != null) {
             oldWorkers.put(current.pid(), current.generation());
+            replacing = current.pid();
             current = null;
         }
+        publish();
         startWorker();
+        restarting = false;
+        replacing = 0;
         if (current == null) {
-            return; // TERM or INT arrived while starting; the loop shuts down next.
+            // TERM or INT arrived while starting; the loop shuts down next.
+            lastRestart = new Status.LastRestart(trigger, "interrupted", askedMillis, os.currentMillis(), -1, 0,
+                    restartFailures);
+            publish();
+            return;
         }
+        long readyMillis = TimeUnit.NANOSECONDS.toMillis(os.nanoTime() - askedNanos);
+        counters = counters.plusRestartDone(readyMillis);
+        lastRestart = new Status.LastRestart(trigger, "done", askedMillis, os.currentMillis(), readyMillis,
+                current.generation(), restartFailures);
+        publish();
         log("new worker is now running, sending " + settings.signalOnHup() + " to old workers:"
                 + (oldWorkers.isEmpty() ? "none" : joinSortedAsText(oldWorkers.keySet())));
         long delay = environment.get("KILL_OLD_DELAY") != null
@@ -210,8 +434,10 @@ final class Supervisor {
         log("killing old workers");
         for (long pid : sortedAsText(oldWorkers.keySet())) {
             signal(pid, settings.signalOnHupNumber());
+            retired(pid);
             armKill(pid);
         }
+        publish();
         if (systemd != null) {
             systemd.ready(current.generation(), current.pid());
         }
@@ -244,6 +470,9 @@ final class Supervisor {
                                 ? SpawnRequest.Grouping.OWN_SESSION : SpawnRequest.Grouping.OWN_GROUP));
             } catch (ErrnoException e) {
                 log("failed to exec " + settings.argv().get(0) + ":" + e.getMessage());
+                counters = counters.plusExecFailed();
+                restartFailures++;
+                publish();
                 failures++;
                 if (sleepUnlessStopping(Seconds.toMillis(settings.interval()))) {
                     return;
@@ -252,6 +481,8 @@ final class Supervisor {
             }
             log("starting new worker " + pid);
             starting = pid;
+            spawnedAt.put(pid, os.currentMillis());
+            publish();
             try {
                 if (attemptStart(pid)) {
                     return;
@@ -259,6 +490,8 @@ final class Supervisor {
             } finally {
                 starting = 0;
             }
+            restartFailures++;
+            publish();
             failures++;
             if (stopRequested()) {
                 return;
@@ -295,6 +528,8 @@ final class Supervisor {
             started(pid, lowered);
             return true;
         }
+        counters = counters.plusExitedEarly();
+        publish(); // before the line: whoever reacts to it finds the count
         log("new worker " + pid + " seems to have failed to start, exit status:" + status);
         afterWorkerExit(pid, true);
         return interrupted;
@@ -305,8 +540,10 @@ final class Supervisor {
             setAutogroupNice(pid, 0);
         }
         current = new Worker(pid, generation);
+        everStarted = true;
         lastRestartSeconds = os.currentSeconds();
         updateStatus();
+        publish();
     }
 
     /**
@@ -348,18 +585,23 @@ final class Supervisor {
             }
             int status = children.reap(pid);
             if (status >= 0) {
+                counters = counters.plusExitedEarly();
+                publish(); // before the line: whoever reacts to it finds the count
                 log("new worker " + pid + " seems to have failed to start, exit status:" + status);
                 afterWorkerExit(pid, true);
                 return Outcome.FAILED;
             }
             Event event = poll(deadline);
             if (event == null) {
+                counters = counters.plusTimedOut();
                 log("new worker " + pid + " did not send READY=1 within " + settings.readyTimeout()
                         + " secs, sending TERM");
                 signal(pid, Signals.TERM);
+                retired(pid);
                 oldWorkers.put(pid, generation);
                 armKill(pid);
                 updateStatus();
+                publish();
                 return Outcome.FAILED;
             }
             absorb(event, pid);
@@ -369,6 +611,7 @@ final class Supervisor {
     /** Stops every worker with the right signal and waits for all of them; Perl's {@code cleanup}. */
     private void shutDown(String trigger) {
         stopping = true;
+        answerUpgrades("refused start_server is stopping");
         if (systemd != null) {
             systemd.stopping();
         }
@@ -382,8 +625,10 @@ final class Supervisor {
         killDeadlines.clear();
         for (long pid : sortedAsText(oldWorkers.keySet())) {
             signal(pid, number);
+            retired(pid);
             armKill(pid);
         }
+        publish();
         for (long group : lingeringGroups) {
             signal(group, number);
             armKill(group);
@@ -406,7 +651,7 @@ final class Supervisor {
     private Exit waitForEvent() {
         drainEvents();
         Exit exit = currentExit();
-        if (exit != null || !signals.isEmpty()) {
+        if (exit != null || !signals.isEmpty() || !upgradeRequests.isEmpty()) {
             return exit;
         }
         long deadline = os.nanoTime() + TimeUnit.MILLISECONDS.toNanos(MAX_WAIT_MILLIS);
@@ -417,6 +662,10 @@ final class Supervisor {
             }
             if (event instanceof Event.Signal signal) {
                 queue(signal.name());
+                return currentExit();
+            }
+            if (event instanceof Event.Upgrade) {
+                absorb(event, 0);
                 return currentExit();
             }
             exit = currentExit();
@@ -432,6 +681,17 @@ final class Supervisor {
         }
         int status = children.reap(current.pid());
         return status >= 0 ? new Exit(current.pid(), status) : null;
+    }
+
+    /**
+     * Whether a wait status says TERM or INT ended the process: killed by the signal, or exited with 128 plus its
+     * number, as a JVM or a shell does when the signal makes it exit.
+     */
+    static boolean endedByStopSignal(int status) {
+        int signal = status & 0x7f;
+        int code = (status >> 8) & 0xff;
+        return signal == Signals.TERM || signal == Signals.INT
+                || signal == 0 && (code == 128 + Signals.TERM || code == 128 + Signals.INT);
     }
 
     /** Sleeps; TERM or INT end the sleep early (returning true), other signals are kept for the loop. */
@@ -515,6 +775,7 @@ final class Supervisor {
                 // Perl's words: "worker" while shutting down, "old worker" otherwise.
                 oldWorkers.remove(pid);
                 updateStatus(); // first, so that whoever reacts to the line finds the file up to date
+                publish();
                 log((stopping ? "worker " : "old worker ") + pid + " died, status:" + status);
                 afterWorkerExit(pid, false);
             }
@@ -592,6 +853,8 @@ final class Supervisor {
             }
         } else if (event instanceof Event.Signal signal) {
             queue(signal.name());
+        } else if (event instanceof Event.Upgrade upgrade) {
+            upgradeRequests.add(upgrade.connection()); // handled by the loop between restarts
         }
     }
 
@@ -600,8 +863,14 @@ final class Supervisor {
      * restart, they lead to one more restart, not one each (Perl queues them all).
      */
     private void queue(String signal) {
-        if (signal.equals("HUP") && signals.contains("HUP")) {
-            return;
+        if (signal.equals("HUP")) {
+            counters = counters.plusRestartAsked();
+            publish();
+            if (signals.contains("HUP")) {
+                return;
+            }
+            hupNanos = os.nanoTime();
+            hupMillis = os.currentMillis();
         }
         signals.add(signal);
     }
@@ -619,6 +888,8 @@ final class Supervisor {
                 log((oldWorkers.containsKey(pid) ? "worker " + pid : "the group of worker " + pid)
                         + " is still running " + settings.killTimeout() + " secs after it was signalled, sending KILL");
                 signal(pid, Signals.KILL);
+                counters = counters.plusKillSent();
+                publish();
             }
         }
     }
@@ -675,6 +946,45 @@ final class Supervisor {
                 // The worker exited in the meantime; its exit is reaped and reported as usual.
             }
         }
+    }
+
+    /** Notes when a worker was first told to stop; it is "old" from then on. */
+    private void retired(long pid) {
+        signalledAt.putIfAbsent(pid, os.currentMillis());
+    }
+
+    /**
+     * Copies the state into a new {@link Status} for the status socket and the metrics server. Called after every
+     * change; it only reads this thread's fields and writes one volatile reference.
+     */
+    private void publish() {
+        List<Status.Worker> workers = new ArrayList<>();
+        Set<Long> live = new HashSet<>(oldWorkers.keySet());
+        if (current != null) {
+            live.add(current.pid());
+            workers.add(describe(current.pid(), current.generation(), Status.Role.CURRENT));
+        }
+        // Until attemptStart returns, the worker being judged is still "starting" here, though already current or old.
+        if (starting > 0 && !oldWorkers.containsKey(starting) && !live.contains(starting)) {
+            live.add(starting);
+            workers.add(describe(starting, generation, Status.Role.STARTING));
+        }
+        oldWorkers.forEach((pid, gen) -> workers.add(describe(pid, gen,
+                pid == replacing ? Status.Role.CURRENT : Status.Role.OLD)));
+        workers.sort((a, b) -> Long.compare(a.generation(), b.generation()));
+        spawnedAt.keySet().retainAll(live);
+        signalledAt.keySet().retainAll(live);
+        Status.State state = stopping ? Status.State.STOPPING
+                : restarting || current == null && everStarted ? Status.State.RESTARTING
+                : current == null ? Status.State.STARTING : Status.State.RUNNING;
+        published = new Status(ProcessHandle.current().pid(), version, startedAtMillis,
+                System.getProperty("java.version"), System.getProperty("java.vendor"), System.getProperty("java.home"),
+                state, settings.serverStarterPort(), workers, counters, lastRestart, metricsAddress,
+                imageStartedAtMillis, lastUpgrade);
+    }
+
+    private Status.Worker describe(long pid, long gen, Status.Role role) {
+        return new Status.Worker(pid, gen, role, spawnedAt.getOrDefault(pid, 0L), signalledAt.getOrDefault(pid, 0L));
     }
 
     /** Perl sorts pids as strings in its messages; scripts that parse the lines see the same order. */

@@ -37,6 +37,20 @@ class CommandLineTest {
         assertTrue(o.daemonize() && o.version() && o.enableAutoRestart() && o.stop());
     }
 
+    @Test
+    void statusIsOursOnlyInFullWhilePerlsAbbreviationsStayTheStatusFile() throws Exception {
+        Options ours = CommandLine.parse("--status", "--pid-file=p", "--format=text");
+        assertTrue(ours.status());
+        assertEquals("text", ours.format());
+        assertEquals(null, ours.statusFile());
+        for (String perl : List.of("--status=s", "--stat=s", "--statu=s", "--sta=s")) {
+            Options o = CommandLine.parse(perl, "--", "prog");
+            assertEquals("s", o.statusFile(), perl);
+            assertEquals(false, o.status(), perl);
+        }
+        assertEquals("s", CommandLine.parse("--stat", "s").statusFile());
+    }
+
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
         "--foo                   | Unknown option: foo",

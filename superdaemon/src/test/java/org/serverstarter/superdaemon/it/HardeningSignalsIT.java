@@ -211,6 +211,8 @@ class HardeningSignalsIT {
             long third = workers.pidOf(3);
             // Generation 2 exits on its TERM at once; it must be gone from the file while generation 3 is waited for.
             StatusFile.awaitGenerations(status, g -> !g.containsKey(2L), Reports.TIMEOUT);
+            // The status file is rewritten just before the line is logged.
+            starter.awaitOutput("^old worker " + second + " died", Reports.TIMEOUT);
             String out = starter.output();
             int reaped = out.indexOf("old worker " + second + " died");
             int thirdTimedOut = out.indexOf("new worker " + third + " did not send READY=1");

@@ -3,6 +3,7 @@ package org.serverstarter.superdaemon.server;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.net.InetSocketAddress;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -56,6 +57,13 @@ class ConfigTest {
         --new-worker-nice=20 -- true                | 255 | invalid --new-worker-nice value:20 (0 to 19)
         --new-worker-nice=-1 -- true                | 255 | invalid --new-worker-nice value:-1 (0 to 19)
         --daemonize -- true                         | 255 | Usage: --log-file option must be specified together with --daemonize
+        --metrics=abc -- true                       | 255 | invalid --metrics value:abc (HOST:PORT, such as 127.0.0.1:9100)
+        --metrics=127.0.0.1:70000 -- true           | 255 | invalid --metrics value:127.0.0.1:70000 (HOST:PORT, such as 127.0.0.1:9100)
+        --metrics=127.0.0.1: -- true                | 255 | invalid --metrics value:127.0.0.1: (HOST:PORT, such as 127.0.0.1:9100)
+        --metrics=[::1:9100 -- true                 | 255 | invalid --metrics value:[::1:9100 (HOST:PORT, such as 127.0.0.1:9100)
+        --metrics=no-such-host.invalid:9100 -- true | 255 | invalid --metrics value:no-such-host.invalid:9100 (unknown host no-such-host.invalid)
+        --status --format=yaml --pid-file=p         | 255 | invalid --format value:yaml (json or text)
+        --format=text --pid-file=p -- true          | 255 | --format is an option of --status
         --port=8080                                 | 255 | server program not specified
         -- /nonexistent/server                      | 2   | failed to exec /nonexistent/server:No such file or directory
         -- no-such-program-anywhere                 | 2   | failed to exec no-such-program-anywhere:No such file or directory
@@ -101,5 +109,12 @@ class ConfigTest {
         assertEquals("TERM", notify.signalOnHup(), "0 means the default, as Perl's ||=");
         assertEquals(100L * 365 * 24 * 3600, notify.interval(), "held at 100 years");
         assertEquals(0660, notify.pathMode());
+        assertEquals(null, notify.metrics(), "no metrics unless asked for");
+
+        assertEquals(new InetSocketAddress("127.0.0.1", 9100), resolve(Map.of(), "--metrics=9100", "--", "true")
+                .metrics(), "a bare port is loopback");
+        assertEquals(new InetSocketAddress("::1", 0), resolve(Map.of(), "--metrics=[::1]:0", "--", "true").metrics());
+        assertEquals(new InetSocketAddress("0.0.0.0", 9100), resolve(Map.of(), "--metrics=0.0.0.0:9100", "--",
+                "true").metrics());
     }
 }

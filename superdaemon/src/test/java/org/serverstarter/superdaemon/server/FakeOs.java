@@ -80,6 +80,12 @@ final class FakeOs implements Os {
         return this;
     }
 
+    /** Runs {@code action} (a look at the supervisor's status, say) {@code millis} after the start of the test. */
+    FakeOs atMillis(long millis, Runnable action) {
+        at(TimeUnit.SECONDS.toNanos(1_000) + TimeUnit.MILLISECONDS.toNanos(millis), action);
+        return this;
+    }
+
     /** Milliseconds since the start of the test, as the supervisor saw time pass. */
     long elapsedMillis() {
         return TimeUnit.NANOSECONDS.toMillis(now - TimeUnit.SECONDS.toNanos(1_000));
@@ -177,6 +183,11 @@ final class FakeOs implements Os {
     @Override
     public long currentSeconds() {
         return TimeUnit.NANOSECONDS.toSeconds(now);
+    }
+
+    @Override
+    public long currentMillis() {
+        return TimeUnit.NANOSECONDS.toMillis(now);
     }
 
     @Override

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
@@ -22,6 +23,9 @@ import org.serverstarter.superdaemon.server.FakeOs.Script;
 @Timeout(value = 5, unit = TimeUnit.SECONDS)
 class SupervisorTest {
     private final List<String> log = new ArrayList<>();
+    private Supervisor supervisor;
+    /** Snapshots taken by {@link #look}, by the test time they were taken at. */
+    private final Map<Long, Status> seen = new TreeMap<>();
 
     private void run(FakeOs os, String... options) throws Exception {
         long interval = 1;
@@ -43,7 +47,20 @@ class SupervisorTest {
                 "TERM", Signals.TERM, "TERM", Signals.TERM, "8080=3", List.of(), killTimeout, maxBackoff,
                 readyTimeout, 0);
         Environment environment = new Environment(Map.of(), CommandLine.parse("--", "worker"));
-        new Supervisor(settings, environment, null, os, log::add).run();
+        supervisor = new Supervisor(settings, environment, null, os, log::add);
+        supervisor.run();
+    }
+
+    /** Takes the published status at {@code millis}, as the status socket's thread would. */
+    private void look(FakeOs os, long... millis) {
+        for (long at : millis) {
+            os.atMillis(at, () -> seen.put(at, supervisor.status()));
+        }
+    }
+
+    /** The workers of a snapshot as "pid:generation:role", by generation. */
+    private static List<String> roles(Status status) {
+        return status.workers().stream().map(w -> w.pid() + ":" + w.generation() + ":" + w.role().label()).toList();
     }
 
     private List<String> lines(String prefix) {
@@ -60,6 +77,27 @@ class SupervisorTest {
                 lines("new worker 100"));
         assertEquals(List.of("TERM -101"), os.sent);
         assertEquals("exiting", log.get(log.size() - 1));
+    }
+
+    @Test
+    void aWorkerEndedByATermThatReachesUsLaterIsNotRespawned() throws Exception {
+        // A TERM to the whole cgroup: the worker exits with 143 before our own handler has posted the TERM.
+        FakeOs os = new FakeOs().workers(Script.serving().exits(3_000, 143)).otherwise(Script.serving().drains(10))
+                .signalAt(3_300, "TERM");
+        run(os, "--interval=1");
+        assertEquals(List.of(100L), os.spawned, String.join("\n", log));
+        assertEquals(List.of("worker 100 died, status:36608"), lines("worker 100 died"));
+        assertEquals("exiting", log.get(log.size() - 1));
+    }
+
+    @Test
+    void aWorkerEndedByATermNoOneSentUsIsRespawnedAfterTheGrace() throws Exception {
+        FakeOs os = new FakeOs().workers(Script.serving().exits(3_000, 143)).otherwise(Script.serving().drains(10))
+                .signalAt(10_000, "TERM");
+        run(os, "--interval=1");
+        assertEquals(List.of(100L, 101L), os.spawned, String.join("\n", log));
+        assertEquals(List.of("worker 100 died unexpectedly with status:36608, restarting"),
+                lines("worker 100 died"));
     }
 
     @Test
@@ -157,5 +195,99 @@ class SupervisorTest {
         run(os, "--interval=1");
         assertEquals(List.of(100L), os.spawned);
         assertEquals(List.of(), lines("worker 100 died unexpectedly"));
+    }
+
+    @Test
+    void theStatusFollowsAReadinessGatedRestart() throws Exception {
+        // Generation 2 is spawned at the HUP (1 s) and ready 3 s later; generation 1 drains for 1 s after its TERM.
+        FakeOs os = new FakeOs().workers(Script.serving().ready(100).drains(1_000),
+                        Script.serving().ready(3_000).drains(1_000))
+                .signalAt(1_000, "HUP").signalAt(10_000, "TERM");
+        look(os, 50, 500, 2_000, 4_500, 6_000, 10_500);
+        run(os, "--ready-timeout=60");
+
+        assertEquals(Status.State.STARTING, seen.get(50L).state());
+        assertEquals(List.of("100:1:starting"), roles(seen.get(50L)));
+
+        Status steady = seen.get(500L);
+        assertEquals(Status.State.RUNNING, steady.state());
+        assertEquals(List.of("100:1:current"), roles(steady));
+        assertEquals(1, steady.currentGeneration());
+        assertEquals(Status.Counters.ZERO, steady.counters());
+        assertEquals(null, steady.lastRestart());
+
+        Status during = seen.get(2_000L);
+        assertEquals(Status.State.RESTARTING, during.state());
+        assertEquals(List.of("100:1:current", "101:2:starting"), roles(during), "the old one serves until 2 is ready");
+        assertEquals(1, during.currentGeneration());
+        assertEquals("in_progress", during.lastRestart().outcome());
+        assertEquals(1, during.counters().restartsAsked());
+        assertEquals(0, during.counters().restartsDone());
+
+        Status after = seen.get(4_500L);
+        assertEquals(Status.State.RUNNING, after.state());
+        assertEquals(List.of("100:1:old", "101:2:current"), roles(after));
+        Status.Worker old = after.workers().get(0);
+        assertEquals(after.lastRestart().finishedAtMillis(), old.signalledAtMillis(), "signalled when 2 was ready");
+        assertEquals(0, after.workers().get(1).signalledAtMillis());
+        assertEquals(new Status.LastRestart("HUP", "done", old.startedAtMillis() + 1_000, old.startedAtMillis() + 4_000,
+                3_000, 2, 0), after.lastRestart());
+        assertEquals(1, after.counters().restartsDone());
+        assertEquals(3_000, after.counters().readyMillisSum());
+        assertEquals(1L, after.counters().readyBuckets().get(Status.Counters.READY_BUCKETS_SECONDS.indexOf(5.0)),
+                "3 s falls in the bucket up to 5 s");
+
+        assertEquals(List.of("101:2:current"), roles(seen.get(6_000L)));
+        Status stopping = seen.get(10_500L);
+        assertEquals(Status.State.STOPPING, stopping.state());
+        assertEquals(List.of("101:2:old"), roles(stopping));
+    }
+
+    @Test
+    void failedStartsAndKillsAreCounted() throws Exception {
+        // After the HUP: generation 2 exits at once, 3 never says READY=1, 4 is ready. Generation 1 ignores TERM.
+        FakeOs os = new FakeOs().workers(Script.serving().ready(100).drains(-1), Script.serving().exits(200, 1),
+                        Script.serving().drains(10), Script.serving().ready(100).drains(10))
+                .signalAt(1_000, "HUP").signalAt(20_000, "TERM");
+        look(os, 2_500, 15_000);
+        run(os, "--ready-timeout=2", "--interval=1", "--kill-timeout=3");
+
+        Status during = seen.get(2_500L);
+        assertEquals(Status.State.RESTARTING, during.state());
+        assertEquals(List.of("100:1:current", "102:3:starting"), roles(during));
+        assertEquals(1, during.counters().exitedEarly());
+
+        Status after = seen.get(15_000L);
+        assertEquals(List.of("103:4:current"), roles(after));
+        assertEquals(1, after.counters().exitedEarly());
+        assertEquals(1, after.counters().timedOut());
+        assertEquals(1, after.counters().killsSent(), "generation 1 ignored its TERM");
+        assertEquals(1, after.counters().restartsDone());
+        assertEquals("done", after.lastRestart().outcome());
+        assertEquals(2, after.lastRestart().failedAttempts());
+        assertEquals(4, after.lastRestart().generation());
+    }
+
+    @Test
+    void hupsFoldedIntoOneRestartAreAllCountedAsAsked() throws Exception {
+        FakeOs os = new FakeOs().workers(Script.serving().ready(100).drains(10), Script.serving().ready(2_000)
+                        .drains(10)).otherwise(Script.serving().ready(100).drains(10))
+                .signalAt(1_000, "HUP").signalAt(1_500, "HUP").signalAt(1_600, "HUP").signalAt(10_000, "TERM");
+        look(os, 9_000);
+        run(os, "--ready-timeout=60");
+        Status status = seen.get(9_000L);
+        assertEquals(3, status.counters().restartsAsked());
+        assertEquals(2, status.counters().restartsDone(), "one restart, then one more for the HUPs during it");
+        assertEquals(3, status.currentGeneration());
+    }
+
+    @Test
+    void theCountersSurviveTheirOneLineForm() {
+        Status.Counters counters = Status.Counters.ZERO.plusRestartAsked().plusRestartAsked().plusRestartDone(420)
+                .plusRestartDone(70_000).plusExitedEarly().plusTimedOut().plusExecFailed().plusDiedUnexpectedly()
+                .plusKillSent();
+        assertEquals(counters, Status.Counters.decode(counters.encode()));
+        assertEquals(Status.Counters.ZERO, Status.Counters.decode("2 1 2 3"), "another layout is not guessed at");
+        assertEquals(Status.Counters.ZERO, Status.Counters.decode("garbage"));
     }
 }
