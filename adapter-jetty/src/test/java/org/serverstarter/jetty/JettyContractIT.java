@@ -2,7 +2,7 @@ package org.serverstarter.jetty;
 
 import java.nio.file.Path;
 import java.util.List;
-import org.serverstarter.adapters.AdapterContract;
+import org.serverstarter.testkit.AdapterContract;
 
 /** The adapter contract for a Jetty worker: TCP and unix sockets alike. */
 class JettyContractIT extends AdapterContract {

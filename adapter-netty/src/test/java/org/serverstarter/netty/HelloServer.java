@@ -19,7 +19,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.serverstarter.adapters.ContractApp;
+import org.serverstarter.testkit.ContractApp;
 import org.serverstarter.adapters.Readiness;
 import org.serverstarter.adapters.StarterException;
 

@@ -2,7 +2,7 @@ package org.serverstarter.netty;
 
 import java.nio.file.Path;
 import java.util.List;
-import org.serverstarter.adapters.AdapterContract;
+import org.serverstarter.testkit.AdapterContract;
 import org.serverstarter.netty.NettyServerStarter.Transport;
 import org.serverstarter.testkit.ChildJava;
 

@@ -13,7 +13,7 @@ import org.apache.catalina.Lifecycle;
 import org.apache.catalina.LifecycleException;
 import org.apache.catalina.core.StandardContext;
 import org.apache.catalina.startup.Tomcat;
-import org.serverstarter.adapters.ContractApp;
+import org.serverstarter.testkit.ContractApp;
 import org.serverstarter.adapters.Readiness;
 import org.serverstarter.adapters.StarterException;
 

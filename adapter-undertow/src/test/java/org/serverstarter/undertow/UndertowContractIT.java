@@ -2,7 +2,7 @@ package org.serverstarter.undertow;
 
 import java.nio.file.Path;
 import java.util.List;
-import org.serverstarter.adapters.AdapterContract;
+import org.serverstarter.testkit.AdapterContract;
 
 /** The adapter contract for an Undertow worker, on TCP sockets only. */
 class UndertowContractIT extends AdapterContract {

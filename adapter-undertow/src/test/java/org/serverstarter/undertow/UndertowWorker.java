@@ -4,7 +4,7 @@ import io.undertow.Undertow;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.StatusCodes;
-import org.serverstarter.adapters.ContractApp;
+import org.serverstarter.testkit.ContractApp;
 import org.serverstarter.adapters.Readiness;
 
 /**

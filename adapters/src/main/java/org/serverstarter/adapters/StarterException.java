@@ -16,10 +16,15 @@ import java.io.PrintWriter;
 public class StarterException extends IllegalStateException {
     private static final long serialVersionUID = 1L;
 
+    /** @param message the one line: which entry or fd, what is wrong with it, and what to fix */
     public StarterException(String message) {
         this(message, null);
     }
 
+    /**
+     * @param message the one line: which entry or fd, what is wrong with it, and what to fix
+     * @param cause what the JDK or the framework threw, kept for {@link #getCause()} but never printed
+     */
     public StarterException(String message, Throwable cause) {
         super(message, cause);
         setStackTrace(new StackTraceElement[0]);

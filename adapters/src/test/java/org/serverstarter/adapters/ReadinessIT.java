@@ -16,7 +16,9 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.serverstarter.adapters.NotifyReceiver.Notification;
+import org.serverstarter.testkit.NotifyAddress;
+import org.serverstarter.testkit.NotifyReceiver;
+import org.serverstarter.testkit.NotifyReceiver.Notification;
 import org.serverstarter.testkit.ChildJava;
 
 /**

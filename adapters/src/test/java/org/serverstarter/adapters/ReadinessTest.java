@@ -12,6 +12,7 @@ import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.serverstarter.testkit.NotifyReceiver;
 import org.serverstarter.testkit.Stderr;
 
 /** Sends from this JVM to a real receiver (python3 with SO_PASSCRED), which checks the kernel-reported sender pid. */

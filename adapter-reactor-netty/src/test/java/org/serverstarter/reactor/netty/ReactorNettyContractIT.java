@@ -3,7 +3,7 @@ package org.serverstarter.reactor.netty;
 import io.netty.channel.epoll.Epoll;
 import java.nio.file.Path;
 import java.util.List;
-import org.serverstarter.adapters.AdapterContract;
+import org.serverstarter.testkit.AdapterContract;
 import org.serverstarter.testkit.ChildJava;
 
 /**

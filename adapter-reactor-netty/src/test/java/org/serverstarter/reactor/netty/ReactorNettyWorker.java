@@ -2,7 +2,7 @@ package org.serverstarter.reactor.netty;
 
 import io.netty.channel.EventLoop;
 import java.util.List;
-import org.serverstarter.adapters.ContractApp;
+import org.serverstarter.testkit.ContractApp;
 import org.serverstarter.adapters.Readiness;
 import org.serverstarter.adapters.StarterException;
 import reactor.core.publisher.Mono;

@@ -1,6 +1,5 @@
-package org.serverstarter.adapters;
+package org.serverstarter.testkit;
 
-import org.serverstarter.adapters.internal.Lifeline;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -15,9 +14,6 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import org.serverstarter.testkit.Await;
-import org.serverstarter.testkit.Python;
 
 /**
  * Starts a worker as a superdaemon with a lifeline does, independent of the superdaemon under development and of the
@@ -216,7 +212,7 @@ public final class LifelineLauncher implements AutoCloseable {
 
     /** The lines of the worker's stderr about its lifeline, among whatever else its framework logs there. */
     public List<String> lifelineLines() {
-        return stderr().lines().filter(l -> l.contains(Lifeline.VARIABLE) || l.startsWith("start_server is gone"))
+        return stderr().lines().filter(l -> l.contains("SERVER_STARTER_LIFELINE") || l.startsWith("start_server is gone"))
                 .toList();
     }
 

@@ -1,4 +1,4 @@
-package org.serverstarter.adapters;
+package org.serverstarter.testkit;
 
 import java.nio.file.Path;
 import java.util.UUID;

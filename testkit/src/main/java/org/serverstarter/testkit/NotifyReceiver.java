@@ -1,4 +1,4 @@
-package org.serverstarter.adapters;
+package org.serverstarter.testkit;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -11,7 +11,6 @@ import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-import org.serverstarter.testkit.Await;
 
 /**
  * An sd_notify receiver as a superdaemon would run it, independent of the code under test: a python3 process binds a

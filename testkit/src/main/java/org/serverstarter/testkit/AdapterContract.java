@@ -1,4 +1,4 @@
-package org.serverstarter.adapters;
+package org.serverstarter.testkit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -27,17 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.serverstarter.adapters.NotifyReceiver.Notification;
-import org.serverstarter.testkit.Await;
-import org.serverstarter.testkit.ChildJava;
-import org.serverstarter.testkit.HttpClient;
-import org.serverstarter.testkit.HttpConnection;
-import org.serverstarter.testkit.HttpResponse;
-import org.serverstarter.testkit.Ports;
-import org.serverstarter.testkit.RestartsUnderLoad;
-import org.serverstarter.testkit.StarterProcess;
-import org.serverstarter.testkit.StatusFile;
-import org.serverstarter.testkit.Superdaemon;
+import org.serverstarter.testkit.NotifyReceiver.Notification;
 
 /**
  * What every framework adapter must do, tested once for all of them on a real worker JVM, under our start_server and
@@ -52,7 +42,7 @@ import org.serverstarter.testkit.Superdaemon;
  * <ul>
  *   <li>under a superdaemon it serves every entry of {@code SERVER_STARTER_PORT} and drains on TERM
  *       ({@code drainOnShutdown}) for at most {@link ContractApp#drainTimeout()}; without one it binds
- *       127.0.0.1:{@link ContractApp#ownPort()} itself and then calls {@link Readiness#notifyReady()};</li>
+ *       127.0.0.1:{@link ContractApp#ownPort()} itself and then calls {@code Readiness.notifyReady()};</li>
  *   <li>it answers {@code GET /} with {@link ContractApp#body()}, {@code gen=G pid=P};</li>
  *   <li>for {@code GET /hold} it calls {@link ContractApp#holdStarted()} and answers as for {@code /} only once the JVM
  *       is shutting down (or its adapter draining), so that a test can hold a request in flight across a TERM;</li>

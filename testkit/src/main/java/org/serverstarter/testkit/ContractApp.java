@@ -1,4 +1,4 @@
-package org.serverstarter.adapters;
+package org.serverstarter.testkit;
 
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
@@ -12,8 +12,8 @@ public final class ContractApp {
     /** The request that {@link #holdStarted()} and {@link #awaitShutdown()} answer. */
     public static final String HOLD = "/hold";
 
-    private static final String IDENTITY = "gen=" + ServerStarter.fromEnvironment().generation() + " pid="
-            + ProcessHandle.current().pid();
+    // Read as any program reads it, not through the adapters: testkit must not depend on the code it tests.
+    private static final String IDENTITY = "gen=" + generation() + " pid=" + ProcessHandle.current().pid();
     private static final CountDownLatch SHUTTING_DOWN = new CountDownLatch(1);
 
     static {
@@ -22,6 +22,11 @@ public final class ContractApp {
     }
 
     private ContractApp() {}
+
+    private static long generation() {
+        String generation = System.getenv("SERVER_STARTER_GENERATION");
+        return generation == null ? 0 : Long.parseLong(generation);
+    }
 
     /** {@code gen=G pid=P}: the generation, 0 without a superdaemon, and this process. */
     public static String identity() {
