@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -15,6 +16,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -24,6 +26,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.serverstarter.testkit.Await;
 import org.serverstarter.testkit.Exited;
 
 /**
@@ -44,6 +47,7 @@ class DebianPackageIT {
     private static final Path TARGET = Path.of(System.getProperty("dist.tarball", "target/x")).getParent();
     /** One installing test at a time on this machine, whichever worktree or build runs it. */
     private static final Path LOCK = Path.of("/run/lock/server-starter-jvm-DebianPackageIT.lock");
+    private static final Duration LOCK_WAIT = Duration.ofMinutes(3);
 
     @Test
     void installsBesideWhatHoldsStartServerRestartsAndPurgesCleanly(@TempDir Path dir) throws Exception {
@@ -199,8 +203,27 @@ class DebianPackageIT {
         return query.status() == 0 ? query.output() : "";
     }
 
-    private static Exited dpkg(String... args) throws IOException, InterruptedException {
-        return run(List.of("dpkg"), args);
+    /**
+     * dpkg on this machine. While another dpkg or apt holds its lock (a fresh CI machine's daily apt jobs, an
+     * install in another terminal), it waits for the lock, at most {@link #LOCK_WAIT}.
+     */
+    private static Exited dpkg(String... args) {
+        Exited[] last = new Exited[1];
+        Await.until("dpkg's lock, held by another dpkg or apt", LOCK_WAIT, () -> {
+            try {
+                last[0] = Installed.run(List.of("dpkg"), args);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError("interrupted", e);
+            }
+            return !(last[0].status() != 0 && last[0].output().contains("lock was locked by another process"));
+        });
+        if (last[0].status() != 0) {
+            System.err.println("dpkg " + String.join(" ", args) + ":\n" + last[0].output());
+        }
+        return last[0];
     }
 
     private static Exited run(List<String> command, String... args) throws IOException, InterruptedException {
@@ -213,11 +236,9 @@ class DebianPackageIT {
 
     private static void purgeQuietly() {
         try {
-            Installed.run(List.of("dpkg"), "--purge", PACKAGE);
-        } catch (IOException e) {
-            System.err.println("could not purge " + PACKAGE + ": " + e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            dpkg("--purge", PACKAGE);
+        } catch (AssertionError | UncheckedIOException e) {
+            System.err.println("could not purge " + PACKAGE + ": " + e.getMessage());
         }
     }
 
