@@ -126,10 +126,10 @@ final class ClientFiles {
 
     /**
      * The pid of the start_server that runs from {@code path}, checked before anything is signalled: a process must
-     * hold the file's lock (ours and Perl's do while they run), the pid must be above 1 (0 and 1 would signal a
-     * whole process group or init), and, where /proc lets us look, that process must have the file open. A stale or
-     * rewritten file thus never sends {@code signal} to an unrelated process. {@code lockFd} is the caller's own
-     * descriptor of the file.
+     * hold the file's lock (ours and Perl's do while they run), the pid must not be 0 (which would signal the
+     * caller's own process group), and, where /proc lets us look, that process must have the file open. Pid 1 must
+     * be seen to have it open (see {@link #holder}). A stale or rewritten file thus never sends {@code signal} to an
+     * unrelated process. {@code lockFd} is the caller's own descriptor of the file.
      */
     static long runningPid(String path, int lockFd, String signal) throws ErrnoException {
         return holder(path, lockFd, "failed to send SIG" + signal + " to the server process:No such process (stale pid"
@@ -149,11 +149,19 @@ final class ClientFiles {
             throw Fatal.of("invalid pid in " + path + ":" + text);
         }
         long pid = Long.parseLong(text);
-        if (pid <= 1) {
-            throw Fatal.of("invalid pid in " + path + ":" + text + " (start_server is never pid 0 or 1 here)");
+        if (pid == 0) {
+            throw Fatal.of("invalid pid in " + path + ":" + text + " (start_server is never pid 0)");
         }
-        if (holdsOpen(pid, Posix.status(lockFd)) == Boolean.FALSE) {
+        Boolean open = holdsOpen(pid, Posix.status(lockFd));
+        if (open == Boolean.FALSE) {
             throw new Fatal(stale + "process " + pid + " does not hold it open)", ESRCH);
+        }
+        // Pid 1 is start_server when it is a container's init and the caller runs in that container (kubectl exec,
+        // an exec probe). Anywhere else it names this machine's init, which a HUP or TERM would reload or stop: so
+        // only /proc's word that pid 1 has this very file open counts, never the benefit of the doubt.
+        if (pid == 1 && open == null) {
+            throw Fatal.of("invalid pid in " + path + ":" + text + " (/proc does not show that pid 1 holds it open,"
+                    + " as start_server does when it is the init of the caller's pid namespace)");
         }
         return pid;
     }

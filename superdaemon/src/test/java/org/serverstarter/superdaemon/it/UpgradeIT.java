@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,8 +14,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -32,7 +36,8 @@ import org.serverstarter.testkit.Superdaemon;
 /**
  * {@code start_server --upgrade} against real processes: the running start_server execs a fresh start of its
  * launcher in the same process, under load, and keeps its pid, sockets and workers; a launcher that cannot start is
- * refused with the old image untouched; signals sent while the new image starts are not lost.
+ * refused with the old image untouched; signals sent while the new image starts are not lost, also when
+ * start_server is PID 1 of a pid namespace and the clients run inside it, as in a container.
  */
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class UpgradeIT {
@@ -84,7 +89,12 @@ class UpgradeIT {
 
     /** Values of the --status document, one per Python expression over it ({@code d}), as JSON text. */
     private List<String> status(String... expressions) throws Exception {
-        OneShot status = client("--status", "--pid-file=" + pidFile);
+        return status(List.of(), expressions);
+    }
+
+    /** As {@link #status(String...)}, with the client run behind {@code prefix} (nsenter). */
+    private List<String> status(List<String> prefix, String... expressions) throws Exception {
+        OneShot status = OneShot.run(dir, Map.of(), prefix, "--status", "--pid-file=" + pidFile);
         assertEquals(0, status.status(), status.output());
         List<String> argv = new ArrayList<>(List.of(Reports.SYSTEM_PYTHON, "-c", JSON_QUERY));
         argv.addAll(List.of(expressions));
@@ -110,6 +120,57 @@ class UpgradeIT {
             return false;
         }
         return false;
+    }
+
+    /**
+     * The command that runs a program in the pid namespace whose init has {@code init} as its pid here, with that
+     * namespace's /proc (its mount namespace), as {@code kubectl exec} would: the pid file's "1" is start_server there.
+     */
+    private static List<String> nsenter(long init) {
+        return List.of("nsenter", "--target=" + init, "--pid", "--mount");
+    }
+
+    private static ProcessBuilder inNamespace(long init, String... argv) {
+        List<String> command = new ArrayList<>(nsenter(init));
+        command.addAll(List.of(argv));
+        return new ProcessBuilder(command);
+    }
+
+    /** Sends {@code signal} to {@code pid}, a process this test started. */
+    private static void kill(String signal, long pid) throws Exception {
+        Exited kill = Exited.run(new ProcessBuilder("kill", "-s", signal, Long.toString(pid)), Reports.TIMEOUT);
+        assertEquals(0, kill.status(), kill.output());
+    }
+
+    /** The children of {@code parent} with their states (the field after the name in /proc/PID/stat). */
+    private static Map<Long, String> childStates(long parent) {
+        Map<Long, String> found = new TreeMap<>();
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            for (Path proc : procs.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
+                String stat;
+                try {
+                    stat = Files.readString(proc.resolve("stat"));
+                } catch (IOException e) {
+                    continue; // exited while we looked
+                }
+                String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                if (fields[1].equals(Long.toString(parent))) {
+                    found.put(Long.parseLong(proc.getFileName().toString()), fields[0]);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return found;
+    }
+
+    private static List<Long> children(long parent) {
+        return List.copyOf(childStates(parent).keySet());
+    }
+
+    private static List<Long> zombies(long parent) {
+        return childStates(parent).entrySet().stream().filter(e -> e.getValue().equals("Z")).map(Map.Entry::getKey)
+                .toList();
     }
 
     @Test
@@ -160,6 +221,97 @@ class UpgradeIT {
             for (long pid : List.of(worker, second, third)) {
                 assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "worker " + pid);
             }
+            assertFalse(Files.exists(pidFile));
+            assertFalse(Files.exists(statusFile));
+        }
+    }
+
+    /**
+     * As a container's init: start_server is PID 1 of a pid namespace of its own, and the clients run inside it, as
+     * {@code kubectl exec} or an exec probe would. A HUP sent from inside while the new image starts (when PID 1
+     * has no handler for it, and the kernel drops signals to an init that has none unless they are blocked) is
+     * not lost; a second upgrade keeps the worker and its generation; no zombie is left; a client outside the
+     * namespace, for which pid 1 is this machine's init, signals nothing; TERM from inside stops everything.
+     */
+    @Test
+    void upgradesAsPidOneOfAPidNamespace() throws Exception {
+        Exited probe = Exited.run(new ProcessBuilder("unshare", "--pid", "--fork", "--mount-proc", "true"),
+                Reports.TIMEOUT);
+        Assumptions.assumeTrue(probe.status() == 0, "needs unshare --pid (root): " + probe.output());
+        List<String> command = List.of("unshare", "--pid", "--fork", "--mount-proc",
+                Superdaemon.JAVA.executable().toString());
+        try (StarterProcess unshare = StarterProcess.start(command, args(), Map.of(), dir)) {
+            // unshare waits in the parent namespace; its only child is start_server, PID 1 inside.
+            Await.until("start_server under unshare", WAIT, () -> children(unshare.pid()).size() == 1);
+            long init = children(unshare.pid()).get(0);
+            List<String> inside = nsenter(init);
+            long first = awaitWorker(1); // pids in the pid and status files are the namespace's
+            Await.until("generation 1 to answer", WAIT, () -> answer().contains("pid=" + first));
+            assertEquals(1, pidInFile(pidFile));
+            assertEquals(List.of("1", "1"), status(inside, "d['pid']", "d['current_generation']"));
+
+            // From outside, "1" in the pid file is this machine's init: /proc shows that it does not hold the file
+            // (exit 3), or does not let us look (exit 255). --status, so that a bug here would signal nobody.
+            OneShot outside = client("--status", "--pid-file=" + pidFile);
+            assertTrue(outside.status() == 3 && outside.output().equals("no start_server runs from " + pidFile
+                    + " (process 1 does not hold it open)\n") || outside.status() == 255 && outside.isOneCleanLine()
+                    && outside.output().startsWith("invalid pid in " + pidFile + ":1 (/proc does not show"),
+                    outside.status() + ": " + outside.output());
+
+            // The first upgrade, with a HUP sent to PID 1 from inside once the exec has happened.
+            Path out = dir.resolve("upgrade.out");
+            List<String> upgradeArgv = new ArrayList<>(inside);
+            upgradeArgv.addAll(List.of(Superdaemon.JAVA.executable().toString(), "--upgrade",
+                    "--pid-file=" + pidFile, "--timeout=60"));
+            Process upgrade = new ProcessBuilder(upgradeArgv).redirectErrorStream(true).redirectOutput(out.toFile())
+                    .start();
+            try {
+                Await.until("the exec of the new image", WAIT, () -> leaderBlocksHup(init));
+                Exited hup = Exited.run(inNamespace(init, "kill", "-s", "HUP", "1"), Reports.TIMEOUT);
+                assertEquals(0, hup.status(), hup.output());
+                assertTrue(upgrade.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS), "the upgrade client to finish");
+                assertEquals(0, upgrade.exitValue(), Files.readString(out) + unshare.output());
+            } finally {
+                upgrade.destroyForcibly();
+            }
+            assertTrue(Files.readString(out).startsWith("start_server (pid:1) upgraded: "), Files.readString(out));
+            long second = awaitWorker(2);
+            Await.until("generation 2 to answer", WAIT, () -> answer().contains("pid=" + second));
+
+            // The second upgrade: the same process, worker and generation.
+            OneShot again = OneShot.run(dir, Map.of(), inside, "--upgrade", "--pid-file=" + pidFile, "--timeout=60");
+            assertEquals(0, again.status(), again.output() + unshare.output());
+            assertTrue(again.output().startsWith("start_server (pid:1) upgraded: start_server "), again.output());
+            assertEquals(List.of(init), children(unshare.pid()));
+            assertEquals(1, pidInFile(pidFile));
+            assertEquals(Map.of(2L, second), StatusFile.read(statusFile));
+            assertTrue(answer().contains("generation=2 pid=" + second));
+            assertEquals(List.of("1", "2", "\"done\"", "[[" + second + ", 2, \"current\"]]"), status(inside,
+                    "d['pid']", "d['current_generation']", "d['last_upgrade']['outcome']",
+                    "[(w['pid'], w['generation'], w['role']) for w in d['workers']]"));
+            // As init it leaves no zombie: neither its own workers (the first generation has exited) nor orphans.
+            Await.until("no zombie in the namespace", WAIT, () -> zombies(init).isEmpty());
+
+            // HUP from outside the namespace, and --restart from inside.
+            kill("HUP", init);
+            long third = awaitWorker(3);
+            Await.until("generation 3 to answer", WAIT, () -> answer().contains("pid=" + third));
+            OneShot restart = OneShot.run(dir, Map.of(), inside, "--restart", "--pid-file=" + pidFile,
+                    "--status-file=" + statusFile, "--timeout=60");
+            assertEquals(0, restart.status(), restart.output());
+            long fourth = awaitWorker(4);
+            Await.until("generation 4 to answer", WAIT, () -> answer().contains("pid=" + fourth));
+
+            // TERM from inside: start_server stops its worker and exits, and with it the namespace.
+            List<ProcessHandle> everything = ProcessHandle.of(unshare.pid()).orElseThrow().descendants().toList();
+            assertTrue(everything.size() >= 2, "start_server and its worker: " + everything);
+            Exited term = Exited.run(inNamespace(init, "kill", "-s", "TERM", "1"), Reports.TIMEOUT);
+            assertEquals(0, term.status(), term.output());
+            assertEquals(0, unshare.awaitExit(WAIT), unshare.output());
+            for (ProcessHandle process : everything) {
+                Await.until("process " + process.pid() + " to be gone", WAIT, () -> !process.isAlive());
+            }
+            assertTrue(unshare.output().contains("received TERM, sending TERM to all workers"), unshare.output());
             assertFalse(Files.exists(pidFile));
             assertFalse(Files.exists(statusFile));
         }
