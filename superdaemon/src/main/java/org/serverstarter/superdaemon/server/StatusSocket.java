@@ -4,7 +4,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
-import org.serverstarter.superdaemon.posix.ErrnoException;
 import org.serverstarter.superdaemon.posix.Posix;
 
 /**
@@ -21,9 +20,6 @@ import org.serverstarter.superdaemon.posix.Posix;
  * in the pid file.
  */
 public final class StatusSocket {
-    private static final long SEND_TIMEOUT_MILLIS = 1000;
-    private static final int EADDRINUSE = 98;
-
     private StatusSocket() {
     }
 
@@ -41,24 +37,10 @@ public final class StatusSocket {
      * Returns the listening socket (handed over by {@code --upgrade}), or -1.
      */
     static int start(String name, Supplier<Status> status, Consumer<String> log) {
-        int fd;
-        try {
-            fd = Posix.socket(Posix.AF_UNIX, Posix.SOCK_STREAM);
-        } catch (ErrnoException e) {
-            log.accept("cannot create the status socket (--status will not answer):" + e.getMessage());
-            return -1;
+        int fd = PrivateSocket.listen(name, "status", log);
+        if (fd >= 0) {
+            serveFrom(fd, status);
         }
-        try {
-            Posix.bind(fd, name);
-            Posix.listen(fd, 16);
-        } catch (ErrnoException e) {
-            Posix.close(fd);
-            log.accept(e.errno() == EADDRINUSE
-                    ? "another process has taken the status socket " + name + "; --status will not answer"
-                    : "cannot listen on the status socket " + name + " (--status will not answer):" + e.getMessage());
-            return -1;
-        }
-        serveFrom(fd, status);
         return fd;
     }
 
@@ -67,48 +49,9 @@ public final class StatusSocket {
      * ({@code --upgrade}), so that clients that connect during the exec wait in its backlog instead of being refused.
      */
     static void serveFrom(int fd, Supplier<Status> status) {
-        Thread thread = new Thread(() -> serve(fd, status), "status-socket");
-        thread.setDaemon(true); // blocked in accept until the process exits
-        thread.start();
-    }
-
-    private static void serve(int fd, Supplier<Status> status) {
-        int ourUid = Posix.effectiveUid();
-        while (true) {
-            int connection;
-            try {
-                connection = Posix.accept(fd);
-            } catch (ErrnoException e) {
-                if (e.errno() == 24 || e.errno() == 23 || e.errno() == 105 || e.errno() == 12) {
-                    // EMFILE, ENFILE, ENOBUFS, ENOMEM: out of resources for now; the connection waits in the backlog.
-                    pause();
-                    continue;
-                }
-                if (e.errno() == 103 || e.errno() == 71) {
-                    continue; // ECONNABORTED, EPROTO: that client gave up; the next one is served
-                }
-                return;
-            }
-            try {
-                Posix.PeerCredentials peer = Posix.peerCredentials(connection);
-                if (peer.uid() == ourUid || peer.uid() == 0) {
-                    Posix.setTimeouts(connection, SEND_TIMEOUT_MILLIS);
-                    Posix.writeFully(connection, status.get().toJson().getBytes(StandardCharsets.UTF_8));
-                }
-                // Anyone else gets the connection closed without a word; the client says what that means.
-            } catch (ErrnoException e) {
-                // The client went away or did not read within the timeout: nothing to do but close.
-            } finally {
-                Posix.close(connection);
-            }
-        }
-    }
-
-    private static void pause() {
-        try {
-            Thread.sleep(100);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        PrivateSocket.serveFrom(fd, "status-socket", connection -> {
+            Posix.writeFully(connection, status.get().toJson().getBytes(StandardCharsets.UTF_8));
+            return false;
+        });
     }
 }
