@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 
@@ -23,7 +24,8 @@ import org.serverstarter.testkit.Superdaemon;
 
 /**
  * start_server under a fake systemd: socket activation (the sockets arrive as fds 3 and 4 with LISTEN_FDS and
- * LISTEN_PID) and the notification socket (READY=1 with MAINPID, RELOADING=1 around a restart, STOPPING=1).
+ * LISTEN_PID) and the notification socket (READY=1 with MAINPID, RELOADING=1 around a restart, STOPPING=1; nothing
+ * for an upgrade).
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class SystemdIT {
@@ -44,7 +46,8 @@ class SystemdIT {
             Await.until("the notify recorder", Reports.TIMEOUT, () -> Files.exists(Path.of(messages + ".ready")));
             List<String> argv = new ArrayList<>(List.of("setsid", Reports.PYTHON,
                     workers.resolve("fake_systemd.py").toString(), notify.toString(), Integer.toString(port),
-                    sock.toString(), "--", Superdaemon.JAVA.executable().toString(), "--"));
+                    sock.toString(), "--", Superdaemon.JAVA.executable().toString(),
+                    "--pid-file=" + dir.resolve("start_server.pid"), "--"));
             argv.addAll(Reports.worker());
             ProcessBuilder pb = new ProcessBuilder(argv).directory(dir.toFile()).redirectErrorStream(true)
                     .redirectOutput(dir.resolve("out.log").toFile());
@@ -64,6 +67,15 @@ class SystemdIT {
             Await.until("the worker answers on the activated socket", Reports.TIMEOUT,
                     () -> StarterIT.ask(new InetSocketAddress("127.0.0.1", port)).equals("1 " + workerPid));
             Await.until("READY=1", Reports.TIMEOUT, () -> read(messages).contains("READY=1|MAINPID=" + pid));
+
+            // An upgrade is not a reload: the same main pid, the same worker, and nothing new for systemd to read
+            // (a second READY=1 or a RELOADING=1 here would make it think a reload it never asked for had happened).
+            OneShot upgrade = OneShot.run(dir, Map.of(), "--upgrade", "--pid-file=" + dir.resolve("start_server.pid"),
+                    "--timeout=60");
+            assertEquals(0, upgrade.status(), upgrade.output());
+            assertTrue(upgrade.output().startsWith("start_server (pid:" + pid + ") upgraded: "), upgrade.output());
+            assertEquals("1 " + workerPid, StarterIT.ask(new InetSocketAddress("127.0.0.1", port)));
+            assertEquals(1, read(messages).lines().count(), read(messages));
 
             new ProcessBuilder("kill", "-HUP", Long.toString(pid)).start().waitFor();
             reports.await(2);
