@@ -182,14 +182,6 @@ final class Supervisor {
         publish();
     }
 
-    /**
-     * Counters carried over from a previous image of start_server (for {@code --upgrade}); call before {@link #run}.
-     */
-    void restoreCounters(Status.Counters carried) {
-        this.counters = carried;
-        publish();
-    }
-
     /** Enables {@code --upgrade} requests (only with a pid file, through which clients find us). */
     void useUpgrader(Upgrader upgrader) {
         this.upgrader = upgrader;
