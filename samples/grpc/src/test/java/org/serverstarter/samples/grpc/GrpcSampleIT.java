@@ -8,6 +8,7 @@ import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCalls;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.serverstarter.testkit.Await;
+import org.serverstarter.testkit.LifelineLauncher;
 import org.serverstarter.testkit.Ports;
 import org.serverstarter.testkit.Repo;
 import org.serverstarter.testkit.StarterProcess;
@@ -38,6 +40,7 @@ class GrpcSampleIT {
     private static final Duration START_DEADLINE = Duration.ofSeconds(60);
     private static final Duration WATCH_DEADLINE = Duration.ofSeconds(90);
     private static final int CONNECTIONS = 4;
+    private static final Path RUN = Repo.root().resolve("samples/grpc/run");
 
     @TempDir
     Path dir;
@@ -61,13 +64,64 @@ class GrpcSampleIT {
         restartUnderLoad(Superdaemon.PERL, List.of("--interval=1"), 2);
     }
 
+    /**
+     * Once the lifeline closes, as when start_server dies, the sample drains as on TERM: the watch open on it ends
+     * normally, and the JVM exits with 143.
+     */
+    @Test
+    @Timeout(90)
+    void aClosedLifelineDrainsAndExitsAsOnTerm() throws Exception {
+        try (LifelineLauncher launcher = LifelineLauncher.start(LifelineLauncher.Variable.PIPE,
+                List.of(RUN.toString()), dir)) {
+            String target = "127.0.0.1:" + launcher.address().getPort();
+            launcher.awaitOutput("^grpc-sample: generation \\d+ pid " + launcher.worker().pid() + " serving ",
+                    START_DEADLINE);
+            ManagedChannel channel = GrpcLoadClient.channel(target);
+            try {
+                Iterator<String> watch = ClientCalls.blockingServerStreamingCall(channel, SampleService.TICKS,
+                        CallOptions.DEFAULT.withDeadlineAfter(WATCH_DEADLINE.toMillis(), TimeUnit.MILLISECONDS),
+                        "0 50");
+                List<String> replies = new ArrayList<>(List.of(watch.next()));
+                launcher.cut();
+                watch.forEachRemaining(replies::add);
+                assertTrue(replies.get(replies.size() - 1).endsWith(" end: draining"), replies.toString());
+            } finally {
+                channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            }
+            assertEquals(143, launcher.awaitExit(START_DEADLINE), launcher.stdout() + launcher.stderr());
+            assertEquals(List.of("start_server is gone (lifeline fd " + launcher.pipeFd()
+                    + " closed): draining and exiting"), launcher.lifelineLines());
+        }
+    }
+
+    /** An fd that is not a socket ({@code /etc/hostname} as fd 7): exit 1 and one line on stderr, no stack trace. */
+    @Test
+    @Timeout(60)
+    void anFdThatIsNotASocketFailsInOneLine() throws Exception {
+        Path err = dir.resolve("err");
+        ProcessBuilder pb = new ProcessBuilder("bash", "-c", "exec 7</etc/hostname; exec \"$@\"", "bash",
+                RUN.toString()).redirectOutput(dir.resolve("out").toFile()).redirectError(err.toFile());
+        pb.environment().put("SERVER_STARTER_PORT", "127.0.0.1:8080=7");
+        Process worker = pb.start();
+        try {
+            assertTrue(worker.waitFor(START_DEADLINE.toSeconds(), TimeUnit.SECONDS), "the worker kept running");
+            String stderr = Files.readString(err);
+            assertEquals(1, worker.exitValue(), stderr);
+            assertEquals(1, stderr.lines().count(), "one line, no stack trace:\n" + stderr);
+            assertTrue(stderr.startsWith("grpc-sample: cannot start: SERVER_STARTER_PORT entry \"127.0.0.1:8080=7\": "
+                    + "fd 7 is not a socket"), stderr);
+        } finally {
+            worker.destroyForcibly();
+        }
+    }
+
     private void restartUnderLoad(Superdaemon superdaemon, List<String> options, int restarts) throws Exception {
         int port = Ports.freeTcpPort();
         String target = "127.0.0.1:" + port;
         Path status = dir.resolve("start_server.status");
         List<String> args = new ArrayList<>(List.of("--port=" + target, "--status-file=" + status));
         args.addAll(options);
-        args.addAll(List.of("--", Repo.root().resolve("samples/grpc/run").toString()));
+        args.addAll(List.of("--", RUN.toString()));
         try (StarterProcess starter = StarterProcess.start(superdaemon, args, Map.of(), dir)) {
             awaitGenerations(starter, status, gens -> gens.size() == 1);
             // Bounded by time first, and by a count no run here reaches.
