@@ -29,7 +29,8 @@ import java.util.regex.Pattern;
  * <pre>{@code
  * java -cp grpc-sample.jar org.serverstarter.samples.grpc.GrpcLoadClient 127.0.0.1:8080 [CONNECTIONS [SECONDS [CALLS]]]
  * }</pre>
- * prints one summary line and exits 1 when a call failed (defaults: 4 connections, 30 s, 1,000,000 calls).
+ * prints one summary line and exits 1 when a call failed (defaults: 4 connections, 30 s, 1,000,000 calls); TERM or
+ * INT ends it early, with the same summary and status.
  */
 public final class GrpcLoadClient implements AutoCloseable {
     static final int STREAM_TICKS = 5;
@@ -192,12 +193,22 @@ public final class GrpcLoadClient implements AutoCloseable {
             System.exit(2);
         }
         GrpcLoadClient load = start(args[0], connections, maxCalls, Duration.ofSeconds(seconds));
+        // TERM or INT ends the run early, with the same summary and status: a script stops it when its work is done.
+        Thread report = new Thread(() -> {
+            try {
+                load.stop();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            load.failures().stream().limit(20).forEach(f -> System.err.println("grpc-load: failed: " + f));
+            System.out.println(load.summary());
+            System.out.flush();
+            Runtime.getRuntime().halt(load.failures().isEmpty() ? 0 : 1);
+        }, "grpc-load-report");
+        Runtime.getRuntime().addShutdownHook(report);
         for (Thread thread : load.threads) {
             thread.join();
         }
-        load.stop();
-        load.failures().stream().limit(20).forEach(f -> System.err.println("grpc-load: failed: " + f));
-        System.out.println(load.summary());
-        System.exit(load.failures().isEmpty() ? 0 : 1);
+        System.exit(0);
     }
 }
