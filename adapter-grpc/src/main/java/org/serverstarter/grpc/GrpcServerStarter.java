@@ -173,6 +173,11 @@ public final class GrpcServerStarter {
         return builder;
     }
 
+    /** The worker event loops of the builder {@link #serverBuilder} made, for tests that hold them up. */
+    synchronized EventLoopGroup workers() {
+        return workers;
+    }
+
     /** The socket's own address: what grpc-netty reports before it starts, and what {@link InheritedBind} checks. */
     private static SocketAddress address(InheritedSocket socket, Transport transport) {
         if (!socket.isUnix()) {

@@ -19,8 +19,10 @@ import io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.channel.unix.Socket;
+import io.netty.util.concurrent.SingleThreadEventExecutor;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.SocketException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,6 +31,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -112,6 +115,63 @@ class GrpcServerStarterTest {
             channel.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
             clientLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         }
+    }
+
+    /**
+     * A connection accepted just before the drain closed the listening channel, but not yet handed to the server when
+     * the drain begins (its worker loop is busy), still gets the graceful GOAWAY: grpc-netty would close a connection
+     * that reaches it after {@code Server.shutdown()} without one, failing the call its client just sent. The worker
+     * loops are held until the drain has either queued its wait on them or shut the server down.
+     */
+    @Test
+    @Timeout(60)
+    void aConnectionStillBeingHandedToTheServerGetsTheGoAway() throws Exception {
+        Socket listening = tcpListening();
+        int port = listening.localAddress().getPort();
+        GrpcServerStarter starter = starterFor("127.0.0.1:" + port, listening);
+        Server server = listen(starter, Transport.EPOLL, new HoldService(), listening);
+        List<SingleThreadEventExecutor> loops = new ArrayList<>();
+        starter.workers().forEach(loop -> loops.add((SingleThreadEventExecutor) loop));
+        CountDownLatch release = new CountDownLatch(1);
+        for (SingleThreadEventExecutor loop : loops) {
+            loop.execute(() -> {
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+        }
+        CompletableFuture<Boolean> drained = null;
+        try (RawHttp2 client = RawHttp2.connect(new InetSocketAddress("127.0.0.1", port), WAIT)) {
+            Await.until("the connection's registration to wait on its worker loop", WAIT,
+                    () -> pendingTasks(loops) >= 1);
+            drained = CompletableFuture.supplyAsync(() -> starter.drain(WAIT));
+            // The drain waits on one worker loop at a time, so a second pending task is its wait.
+            Await.until("the drain to wait on the worker loops, or to shut the server down", WAIT,
+                    () -> pendingTasks(loops) >= 2 || server.isShutdown());
+            release.countDown();
+            List<Integer> frames = new ArrayList<>();
+            try {
+                for (RawHttp2.Frame frame = client.read(); frame != null; frame = client.read()) {
+                    frames.add(frame.type());
+                    if (frame.type() == RawHttp2.PING && !frame.has(RawHttp2.ACK)) {
+                        client.pingAck(frame.pingData());
+                    }
+                }
+            } catch (SocketException e) {
+                frames.add(-1);
+            }
+            assertTrue(frames.contains(RawHttp2.GOAWAY),
+                    "frame types before the connection closed (-1: reset): " + frames);
+        } finally {
+            release.countDown();
+        }
+        assertTrue(drained.get(WAIT.toSeconds(), TimeUnit.SECONDS), "drain");
+    }
+
+    private static int pendingTasks(List<SingleThreadEventExecutor> loops) {
+        return loops.stream().mapToInt(SingleThreadEventExecutor::pendingTasks).sum();
     }
 
     @Test
