@@ -39,6 +39,7 @@ final class Published {
             new Module("adapter-netty", "adapter-netty", "org.serverstarter.netty"),
             new Module("adapter-tomcat", "adapter-tomcat", "org.serverstarter.tomcat"),
             new Module("adapter-reactor-netty", "adapter-reactor-netty", "org.serverstarter.reactor.netty"),
+            new Module("adapter-grpc", "adapter-grpc", "org.serverstarter.grpc"),
             new Module("spring-boot-starter", "server-starter-spring-boot-starter", "org.serverstarter.spring.boot"));
     /** A pom alone: the BOM, and the parent that every published pom names. */
     static final List<Module> POMS = List.of(
