@@ -41,6 +41,10 @@ public final class WarmUpClient {
     public static final class Failure extends IllegalStateException {
         private static final long serialVersionUID = 1L;
 
+        public Failure(String message) {
+            super(message);
+        }
+
         Failure(String message, Throwable cause) {
             super(message, cause);
         }

@@ -66,6 +66,11 @@ final class TomcatOnInheritedSockets implements TomcatConnectorCustomizer, Tomca
         });
     }
 
+    /** The connector Boot made for {@code server.port}, as {@code server.tomcat.*} configured it; null before. */
+    Connector bootsConnector() {
+        return boots;
+    }
+
     /** Copies what {@code from} was configured with onto {@code to}: every simple property, then upgrade protocols. */
     static void copyConfiguration(Connector from, Connector to) {
         copyProperties(from, to);
