@@ -118,7 +118,7 @@ public final class WarmUpClient {
         }
     }
 
-    /** Sends requests on one new connection until it has carried its share or the server closes it; returns the total. */
+    /** Sends requests on a new connection until it carried its share or the server closed it; returns the total. */
     private int onOneConnection(InetSocketAddress address, byte[] request, int answeredBefore) {
         int answered = answeredBefore;
         int last = Math.min(requests, answeredBefore + requestsPerConnection);
