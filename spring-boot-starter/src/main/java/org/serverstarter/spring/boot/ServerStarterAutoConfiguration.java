@@ -100,8 +100,8 @@ public class ServerStarterAutoConfiguration {
         WebServerFactoryCustomizer<ConfigurableTomcatWebServerFactory> serverStarterTomcat(
                 TomcatOnInheritedSockets sockets) {
             return new LastCustomizer<>(factory -> {
-                factory.addConnectorCustomizers(sockets);
-                factory.addContextCustomizers(sockets);
+                factory.addConnectorCustomizers(sockets::customizeConnector);
+                factory.addContextCustomizers(sockets::customizeContext);
             });
         }
 

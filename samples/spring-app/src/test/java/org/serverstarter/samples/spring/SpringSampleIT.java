@@ -5,8 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -36,11 +40,11 @@ import org.serverstarter.testkit.StatusFile;
 import org.serverstarter.testkit.Superdaemon;
 
 /**
- * A Spring Boot sample (the module's own, named by the system property {@code sample}: spring-mvc or spring-jetty),
- * an app with no code for start_server, started by its {@code run} script ({@code java -jar},
- * no JVM flag): served on inherited IPv4 and IPv6 sockets and hot-restarted under load without a lost request under
- * both superdaemons; {@code READY=1} after the app's runners and the starter's warm-up; its own port without a
- * superdaemon; a broken socket reported without a stack trace.
+ * A Spring Boot sample (the module's own, named by the system property {@code sample}: spring-mvc, spring-jetty or
+ * spring-webflux), an app with no code for start_server, started by its {@code run} script ({@code java -jar}, no JVM
+ * flag): served on inherited IPv4 and IPv6 sockets, as Boot configured its server, and hot-restarted under load
+ * without a lost request under both superdaemons; {@code READY=1} after the app's runners and the starter's warm-up;
+ * its own port without a superdaemon; a broken socket reported without a stack trace.
  */
 class SpringSampleIT {
     private static final Duration WAIT = Duration.ofSeconds(90);
@@ -70,7 +74,7 @@ class SpringSampleIT {
         // Ours retires a generation once the next one said READY=1; Perl's after --interval, whatever the new one
         // is doing, and the inherited socket's backlog holds new clients until it accepts.
         args.add(superdaemon == Superdaemon.JAVA ? "--readiness=notify" : "--interval=2");
-        args.addAll(List.of("--", RUN.toString(), WARM_UP));
+        args.addAll(List.of("--", RUN.toString(), WARM_UP, "--server.max-http-request-header-size=2KB"));
         try (StarterProcess starter = StarterProcess.start(superdaemon, args, Map.of(), dir)) {
             InetSocketAddress v4 = new InetSocketAddress("127.0.0.1", port);
             InetSocketAddress v6 = new InetSocketAddress("::1", port6);
@@ -78,6 +82,8 @@ class SpringSampleIT {
             Await.until("generation 1 answering on both sockets", WAIT, () -> answers(v4, first) && answers(v6, first));
             HttpResponse response = HttpClient.get(v4, "/");
             assertEquals("1", response.header("X-Generation"), starter.output());
+            int big = statusWithA4kHeader(v4);
+            assertTrue(big >= 400 && big < 500, "Boot's 2 KB header limit on the inherited socket: " + big);
             RestartsUnderLoad.run(starter, v4, status, first);
             starter.signal("TERM");
             starter.awaitExit(WAIT);
@@ -167,6 +173,19 @@ class SpringSampleIT {
         assertNotEquals(0, app.status(), output);
         assertTrue(output.contains("fd 7 is not a socket"), output);
         assertFalse(output.lines().anyMatch(line -> line.startsWith("\tat ")), output);
+    }
+
+    /** The status of a GET with a 4 KB header, on a connection of its own; -1 when closed without an answer. */
+    private static int statusWithA4kHeader(InetSocketAddress address) throws IOException {
+        try (Socket socket = new Socket()) {
+            socket.connect(address, 5_000);
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(("GET / HTTP/1.1\r\nHost: localhost\r\nX-Big: " + "x".repeat(4096)
+                    + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            String status = new BufferedReader(new InputStreamReader(socket.getInputStream(),
+                    StandardCharsets.US_ASCII)).readLine();
+            return status == null ? -1 : Integer.parseInt(status.split(" ")[1]);
+        }
     }
 
     /** The pids start_server called ready, in order. */
