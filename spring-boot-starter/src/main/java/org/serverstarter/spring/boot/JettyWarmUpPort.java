@@ -2,6 +2,7 @@ package org.serverstarter.spring.boot;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -18,6 +19,8 @@ import org.springframework.context.ApplicationContext;
  * warm.
  */
 final class JettyWarmUpPort implements WarmUpClient.Port {
+    private static final long SHUTDOWN_SECONDS = 10;
+
     private final ApplicationContext context;
     private Server server;
     private ServerConnector connector;
@@ -49,6 +52,10 @@ final class JettyWarmUpPort implements WarmUpClient.Port {
 
     @Override
     public void close() throws Exception {
+        // The warm-up's client has closed its connections, but Jetty may still be completing their last exchanges;
+        // stopped under one, the connector can leave it unfinished for the drain handler, whose drain then waits
+        // its whole timeout for that response. A graceful shutdown first lets them finish.
+        connector.shutdown().get(SHUTDOWN_SECONDS, TimeUnit.SECONDS);
         connector.stop();
         server.removeConnector(connector);
     }

@@ -139,6 +139,11 @@ class SpringSampleIT {
                     () -> "3".equals(HttpClient.get(address, "/count").header("X-Generation")));
             assertEquals(Integer.toString(WARM_UP_REQUESTS), HttpClient.get(address, "/count").body().strip(), output);
             assertEquals(Set.of(port), listeningPorts(third), "listening sockets of generation 3");
+            // Generation 1's drain finishes: a warm-up exchange its server left unfinished would hold it until its
+            // timeout, and then it says what was still open.
+            starter.awaitOutput("(?s).*(INFO " + first + " --- [^\\n]*Drained in|still open).*", WAIT);
+            assertTrue(Pattern.compile("INFO " + first + " --- .*Drained in").matcher(starter.output()).find(),
+                    starter.output());
             assertFalse(starter.output().lines().anyMatch(line -> line.startsWith("\tat ")), starter.output());
             starter.signal("TERM");
             starter.awaitExit(WAIT);
