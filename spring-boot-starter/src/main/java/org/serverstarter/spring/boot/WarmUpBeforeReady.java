@@ -17,7 +17,8 @@ import org.springframework.core.Ordered;
  * a failure here (thrown, and reported by {@link WarmUpFailureAnalyzer}) stops the app before either is announced:
  * {@code start_server} keeps the old generation serving and starts another.
  *
- * <p>Last among the listeners of the ready event, so that whatever else the app does then is warm-up too.
+ * <p>Last among the listeners of the ready event: what the app itself does on that event is part of its start too,
+ * and comes first.
  */
 final class WarmUpBeforeReady implements ApplicationListener<ApplicationReadyEvent>, Ordered {
     private static final Log LOG = LogFactory.getLog(WarmUpBeforeReady.class);
