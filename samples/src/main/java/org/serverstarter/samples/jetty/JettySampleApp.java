@@ -16,6 +16,7 @@ import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.serverstarter.adapters.Readiness;
+import org.serverstarter.adapters.internal.WarmUpClient;
 import org.serverstarter.jetty.JettyServerStarter;
 import org.serverstarter.samples.Settings;
 import org.serverstarter.samples.SleepParameter;
@@ -61,7 +62,7 @@ public final class JettySampleApp {
         server.start();
         System.out.println(NAME + ": generation " + settings.generation() + " pid " + ProcessHandle.current().pid()
                 + " serving " + server.getConnectors().length + " inherited socket(s)");
-        WarmUp.thenAnnounce(settings, NAME, new WarmUp.Port() {
+        WarmUp.thenAnnounce(settings, NAME, new WarmUpClient.Port() {
             private final ServerConnector warmUp = new ServerConnector(server, 1, 1);
 
             @Override

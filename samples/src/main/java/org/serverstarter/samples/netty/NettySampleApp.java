@@ -27,6 +27,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.serverstarter.adapters.Readiness;
+import org.serverstarter.adapters.internal.WarmUpClient;
 import org.serverstarter.netty.NettyServerStarter;
 import org.serverstarter.samples.Settings;
 import org.serverstarter.samples.SleepParameter;
@@ -77,7 +78,7 @@ public final class NettySampleApp {
         starter.drainOnShutdown(DRAIN_TIMEOUT);
         System.out.println(NAME + ": generation " + generation + " pid " + ProcessHandle.current().pid()
                 + " serving " + channels.size() + " inherited socket(s) with " + transport);
-        WarmUp.thenAnnounce(settings, NAME, new WarmUp.Port() {
+        WarmUp.thenAnnounce(settings, NAME, new WarmUpClient.Port() {
             private Channel warmUp;
 
             @Override

@@ -23,6 +23,7 @@ import org.apache.catalina.core.StandardContext;
 import org.apache.catalina.core.StandardThreadExecutor;
 import org.apache.catalina.startup.Tomcat;
 import org.serverstarter.adapters.Readiness;
+import org.serverstarter.adapters.internal.WarmUpClient;
 import org.serverstarter.samples.Settings;
 import org.serverstarter.samples.SleepParameter;
 import org.serverstarter.samples.Startup;
@@ -99,7 +100,7 @@ public final class TomcatSampleApp {
                 + " serving " + settings.starter().sockets().size() + " inherited socket(s)");
         // A connector of its own on a private port, so that the warm-up's requests do not go through the shared
         // sockets.
-        WarmUp.thenAnnounce(settings, NAME, new WarmUp.Port() {
+        WarmUp.thenAnnounce(settings, NAME, new WarmUpClient.Port() {
             private final Connector warmUp = new Connector();
 
             @Override

@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.Deque;
 import java.util.concurrent.TimeUnit;
 import org.serverstarter.adapters.Readiness;
+import org.serverstarter.adapters.internal.WarmUpClient;
 import org.serverstarter.samples.Settings;
 import org.serverstarter.samples.SleepParameter;
 import org.serverstarter.samples.Startup;
@@ -52,7 +53,7 @@ public final class UndertowSampleApp {
         System.out.println(NAME + ": generation " + settings.generation() + " pid " + ProcessHandle.current().pid()
                 + " serving " + starter.addresses());
         // A throwaway server on a private port, so that the warm-up's requests do not go through the shared sockets.
-        WarmUp.thenAnnounce(settings, NAME, new WarmUp.Port() {
+        WarmUp.thenAnnounce(settings, NAME, new WarmUpClient.Port() {
             private Undertow warmUp;
 
             @Override

@@ -23,7 +23,7 @@ import reactor.netty.resources.LoopResources;
 
 /**
  * Makes the {@code HttpServer} Boot binds serve the first inherited socket, and serves the other entries with the
- * same server, handler and routes once Boot's has started.
+ * same server, handler and routes once Boot's has started (and gives that server to the warm-up's listener).
  *
  * <p>Boot would call {@code runOn(its loops)} after the server customizers, which would replace the loop resources
  * that {@code adopt} set up; so the factory's resource factory is cleared and the customizer puts the server on those
@@ -34,9 +34,10 @@ final class ReactorNettyOnInheritedSockets implements WebServerFactoryCustomizer
     private final ReactorNettyServerStarter starter;
     private final ObjectProvider<ReactorResourceFactory> resources;
     private final ObjectProvider<NettyRouteProvider> routes;
-    private final AtomicBoolean restBound = new AtomicBoolean();
+    private final AtomicBoolean served = new AtomicBoolean();
     /** Boot's server as every customizer left it, on its event loops, without a handler yet. */
     private volatile HttpServer configured;
+    private volatile HttpServer serving;
 
     ReactorNettyOnInheritedSockets(ReactorNettyServerStarter starter, ObjectProvider<ReactorResourceFactory> resources,
             ObjectProvider<NettyRouteProvider> routes) {
@@ -67,21 +68,32 @@ final class ReactorNettyOnInheritedSockets implements WebServerFactoryCustomizer
     @Override
     public void onApplicationEvent(ReactiveWebServerInitializedEvent event) {
         HttpServer server = configured;
-        List<InheritedSocket> rest = starter.sockets().subList(1, starter.sockets().size());
-        if (server == null || rest.isEmpty() || !restBound.compareAndSet(false, true)) {
+        if (server == null || !served.compareAndSet(false, true)) {
             return;
         }
         ReactorHttpHandlerAdapter handler =
                 new ReactorHttpHandlerAdapter(event.getApplicationContext().getBean(HttpHandler.class));
         List<NettyRouteProvider> providers = routes.orderedStream().toList();
         // As Boot's NettyWebServer serves its own socket: the route providers first, then the app.
-        starter.bind(providers.isEmpty() ? server.handle(handler) : server.route(all -> {
+        serving = providers.isEmpty() ? server.handle(handler) : server.route(all -> {
             HttpServerRoutes chain = all;
             for (NettyRouteProvider provider : providers) {
                 chain = provider.apply(chain);
             }
             chain.route(request -> true, handler);
-        }), rest);
+        });
+        List<InheritedSocket> rest = starter.sockets().subList(1, starter.sockets().size());
+        if (!rest.isEmpty()) {
+            starter.bind(serving, rest);
+        }
+    }
+
+    /**
+     * Boot's server as it serves the inherited sockets, with the app's handler and routes, not bound; null until
+     * Boot's server has started.
+     */
+    HttpServer serving() {
+        return serving;
     }
 
     @Override

@@ -3,6 +3,7 @@ package org.serverstarter.spring.boot;
 import java.time.Duration;
 import org.eclipse.jetty.server.Server;
 import org.apache.catalina.startup.Tomcat;
+import org.serverstarter.adapters.internal.WarmUpClient;
 import org.serverstarter.jetty.JettyServerStarter;
 import org.serverstarter.reactor.netty.ReactorNettyServerStarter;
 import org.serverstarter.tomcat.TomcatServerStarter;
@@ -16,6 +17,7 @@ import org.springframework.boot.reactor.netty.NettyReactiveWebServerFactory;
 import org.springframework.boot.reactor.netty.NettyRouteProvider;
 import org.springframework.boot.tomcat.ConfigurableTomcatWebServerFactory;
 import org.springframework.boot.web.server.WebServerFactoryCustomizer;
+import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
@@ -26,8 +28,9 @@ import reactor.netty.http.server.HttpServer;
 
 /**
  * Under {@code start_server} ({@code SERVER_STARTER_PORT} set), the app's embedded server serves the inherited
- * sockets instead of {@code server.port}, tells the superdaemon it is ready when Boot declares it ready for traffic,
- * and drains when the context closes. Without a superdaemon nothing here applies and Boot binds as usual.
+ * sockets instead of {@code server.port}, warms up when asked to ({@code server-starter.warm-up}), tells the
+ * superdaemon it is ready when Boot declares it ready for traffic, and drains when the context closes. Without a
+ * superdaemon nothing here applies and Boot binds as usual.
  */
 @AutoConfiguration
 @Conditional(OnServerStarter.class)
@@ -38,6 +41,12 @@ public class ServerStarterAutoConfiguration {
     @Bean
     static ReadyWhenAcceptingTraffic serverStarterReadiness(ServerStarterProperties properties) {
         return new ReadyWhenAcceptingTraffic(properties.isDeferReady());
+    }
+
+    @Bean
+    static WarmUpBeforeReady serverStarterWarmUp(ServerStarterProperties properties,
+            ObjectProvider<WarmUpClient.Port> port) {
+        return new WarmUpBeforeReady(properties.getWarmUp(), port);
     }
 
     /** The drain's timeout: the setting, within the time Spring gives the shutdown phase it runs in. */
@@ -62,6 +71,11 @@ public class ServerStarterAutoConfiguration {
         }
 
         @Bean
+        JettyWarmUpPort serverStarterJettyWarmUpPort(ApplicationContext context) {
+            return new JettyWarmUpPort(context);
+        }
+
+        @Bean
         DrainBeforeGracefulShutdown serverStarterJettyDrain(JettyServerStarter starter,
                 ServerStarterProperties properties, Environment environment) {
             return new DrainBeforeGracefulShutdown(starter::drain, drainTimeout(properties, environment),
@@ -78,12 +92,22 @@ public class ServerStarterAutoConfiguration {
         }
 
         @Bean
-        WebServerFactoryCustomizer<ConfigurableTomcatWebServerFactory> serverStarterTomcat(TomcatServerStarter starter) {
+        TomcatOnInheritedSockets serverStarterTomcatSockets(TomcatServerStarter starter) {
+            return new TomcatOnInheritedSockets(starter);
+        }
+
+        @Bean
+        WebServerFactoryCustomizer<ConfigurableTomcatWebServerFactory> serverStarterTomcat(
+                TomcatOnInheritedSockets sockets) {
             return new LastCustomizer<>(factory -> {
-                TomcatOnInheritedSockets sockets = new TomcatOnInheritedSockets(starter);
-                factory.addConnectorCustomizers(sockets);
-                factory.addContextCustomizers(sockets);
+                factory.addConnectorCustomizers(sockets::customizeConnector);
+                factory.addContextCustomizers(sockets::customizeContext);
             });
+        }
+
+        @Bean
+        TomcatWarmUpPort serverStarterTomcatWarmUpPort(ApplicationContext context, TomcatOnInheritedSockets sockets) {
+            return new TomcatWarmUpPort(context, sockets);
         }
 
         @Bean
@@ -111,6 +135,11 @@ public class ServerStarterAutoConfiguration {
         ReactorNettyOnInheritedSockets serverStarterReactorNetty(ReactorNettyServerStarter starter,
                 ObjectProvider<ReactorResourceFactory> resources, ObjectProvider<NettyRouteProvider> routes) {
             return new ReactorNettyOnInheritedSockets(starter, resources, routes);
+        }
+
+        @Bean
+        ReactorNettyWarmUpPort serverStarterReactorNettyWarmUpPort(ReactorNettyOnInheritedSockets sockets) {
+            return new ReactorNettyWarmUpPort(sockets);
         }
 
         @Bean

@@ -24,6 +24,8 @@ public class ServerStarterProperties {
      */
     private boolean deferReady;
 
+    private final WarmUp warmUp = new WarmUp();
+
     public Duration getDrainTimeout() {
         return drainTimeout;
     }
@@ -46,5 +48,52 @@ public class ServerStarterProperties {
 
     public void setDeferReady(boolean deferReady) {
         this.deferReady = deferReady;
+    }
+
+    public WarmUp getWarmUp() {
+        return warmUp;
+    }
+
+    /**
+     * Requests the app sends itself, on a private loopback listener of its own server, after its runners and before
+     * it declares itself ready for traffic (and READY=1 goes out): a new generation then takes over its clients with
+     * the request path loaded and compiled.
+     */
+    public static class WarmUp {
+        /**
+         * How many GET requests the warm-up sends; 0, the default, is no warm-up. Every one must be answered with a
+         * 2xx status, or the app stops instead of becoming ready.
+         */
+        private int requests;
+
+        /** How many of them go over one keep-alive connection before the next connection is opened. */
+        private int requestsPerConnection = 10;
+
+        /** What the warm-up requests: a path from /, with any query. It must be safe to request many times. */
+        private String path = "/";
+
+        public int getRequests() {
+            return requests;
+        }
+
+        public void setRequests(int requests) {
+            this.requests = requests;
+        }
+
+        public int getRequestsPerConnection() {
+            return requestsPerConnection;
+        }
+
+        public void setRequestsPerConnection(int requestsPerConnection) {
+            this.requestsPerConnection = requestsPerConnection;
+        }
+
+        public String getPath() {
+            return path;
+        }
+
+        public void setPath(String path) {
+            this.path = path;
+        }
     }
 }

@@ -28,8 +28,11 @@ import org.springframework.boot.tomcat.TomcatContextCustomizer;
  * connector customizers ran. So it is removed when the context starts: Boot's own listener for that event (added
  * later, so called later) then sets the remaining connectors aside to add them back, started, once the app is
  * ready, and Boot's connector never binds.
+ *
+ * <p>Its two customizers are given to Boot's factory after Boot's own ({@code LastCustomizer}); it is a bean, for the
+ * warm-up's connector, but not of a customizer type, which Boot would apply before {@code server.tomcat.*}.
  */
-final class TomcatOnInheritedSockets implements TomcatConnectorCustomizer, TomcatContextCustomizer {
+final class TomcatOnInheritedSockets {
     /** What belongs to a connector's own socket, or to Tomcat's bookkeeping, not to its configuration. */
     private static final Set<String> NOT_COPIED = Set.of("address", "port", "portOffset", "localPort", "bindOnInit",
             "useInheritedChannel", "unixDomainSocketPath", "unixDomainSocketPathPermissions", "name", "domain",
@@ -44,8 +47,8 @@ final class TomcatOnInheritedSockets implements TomcatConnectorCustomizer, Tomca
         this.starter = starter;
     }
 
-    @Override
-    public void customize(Connector connector) {
+    /** As a {@link TomcatConnectorCustomizer}: Boot's connector, configured. */
+    void customizeConnector(Connector connector) {
         // Boot starts Tomcat before the context is refreshed; READY=1 waits for ACCEPTING_TRAFFIC instead.
         Readiness.deferReady();
         if (connector.getProtocolHandler() instanceof AbstractHttp11Protocol<?> http && http.isSSLEnabled()) {
@@ -56,14 +59,19 @@ final class TomcatOnInheritedSockets implements TomcatConnectorCustomizer, Tomca
         starter.listen(connector.getService(), inherited -> copyConfiguration(connector, inherited));
     }
 
-    @Override
-    public void customize(Context context) {
+    /** As a {@link TomcatContextCustomizer}. */
+    void customizeContext(Context context) {
         context.addLifecycleListener(event -> {
             if (Lifecycle.START_EVENT.equals(event.getType()) && boots != null && boots.getService() != null) {
                 Service service = boots.getService();
                 service.removeConnector(boots);
             }
         });
+    }
+
+    /** The connector Boot made for {@code server.port}, as {@code server.tomcat.*} configured it; null before. */
+    Connector bootsConnector() {
+        return boots;
     }
 
     /** Copies what {@code from} was configured with onto {@code to}: every simple property, then upgrade protocols. */

@@ -1,10 +1,13 @@
 package org.serverstarter.samples.spring;
 
+import java.util.concurrent.atomic.AtomicLong;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.ApplicationRunner;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.event.ContextClosedEvent;
+import org.springframework.context.event.EventListener;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RequestParam;
@@ -12,8 +15,11 @@ import org.springframework.web.bind.annotation.RestController;
 
 /**
  * An ordinary Spring MVC app, built once per server (samples/spring-mvc on Tomcat, samples/spring-jetty on Jetty):
- * nothing in it knows about start_server; the starter on the classpath does the rest. {@code /} names the generation and pid, {@code /sleep?ms=N} answers after N ms (at most 30 s); every answer
- * carries {@code X-Generation}. {@code WARM_UP_MS} makes a runner take that long before the app counts as ready.
+ * nothing in it knows about start_server; the starter on the classpath does the rest. {@code /} names the generation
+ * and pid, {@code /sleep?ms=N} answers after N ms (at most 30 s); every answer carries {@code X-Generation}.
+ * {@code /counted} answers as {@code /} does and counts, {@code /count} tells how many, and the app prints the count
+ * when it stops: tests point the starter's warm-up at it to see which generation served it. {@code WARM_UP_MS} makes a
+ * runner take that long before the app counts as ready.
  */
 @SpringBootApplication
 @RestController
@@ -21,6 +27,7 @@ public class SpringSample {
     private static final long MAX_SLEEP_MS = 30_000;
 
     private final String generation;
+    private final AtomicLong counted = new AtomicLong();
 
     SpringSample(@Value("${SERVER_STARTER_GENERATION:0}") String generation) {
         this.generation = generation;
@@ -39,6 +46,22 @@ public class SpringSample {
     ResponseEntity<String> sleep(@RequestParam long ms) throws InterruptedException {
         Thread.sleep(Math.max(0, Math.min(ms, MAX_SLEEP_MS)));
         return answer();
+    }
+
+    @GetMapping("/counted")
+    ResponseEntity<String> counted() {
+        counted.incrementAndGet();
+        return answer();
+    }
+
+    @GetMapping("/count")
+    ResponseEntity<String> count() {
+        return ResponseEntity.ok().header("X-Generation", generation).body(counted.get() + "\n");
+    }
+
+    @EventListener(ContextClosedEvent.class)
+    void printCount() {
+        System.out.println("spring sample: generation " + generation + " served " + counted.get() + " /counted");
     }
 
     private ResponseEntity<String> answer() {

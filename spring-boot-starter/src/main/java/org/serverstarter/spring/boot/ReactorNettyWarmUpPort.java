@@ -1,0 +1,35 @@
+package org.serverstarter.spring.boot;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import org.serverstarter.adapters.internal.WarmUpClient;
+import reactor.netty.DisposableServer;
+import reactor.netty.http.server.HttpServer;
+
+/**
+ * The warm-up's listener on Reactor Netty: the server that serves the inherited sockets, with the same handler,
+ * routes and event loops, bound once more to an ephemeral loopback port.
+ */
+final class ReactorNettyWarmUpPort implements WarmUpClient.Port {
+    private final ReactorNettyOnInheritedSockets sockets;
+    private DisposableServer bound;
+
+    ReactorNettyWarmUpPort(ReactorNettyOnInheritedSockets sockets) {
+        this.sockets = sockets;
+    }
+
+    @Override
+    public InetSocketAddress open() {
+        HttpServer serving = sockets.serving();
+        if (serving == null) {
+            throw new IllegalStateException("Reactor Netty's server has not started");
+        }
+        bound = serving.bindAddress(() -> new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).bindNow();
+        return (InetSocketAddress) bound.address();
+    }
+
+    @Override
+    public void close() {
+        bound.disposeNow();
+    }
+}
