@@ -12,17 +12,16 @@ import org.apache.catalina.Service;
 import org.apache.catalina.connector.Connector;
 import org.apache.coyote.AbstractProtocol;
 import org.apache.coyote.UpgradeProtocol;
-import org.apache.coyote.http11.AbstractHttp11Protocol;
+import org.apache.tomcat.util.net.SSLHostConfig;
 import org.serverstarter.adapters.Readiness;
-import org.serverstarter.adapters.StarterException;
 import org.serverstarter.tomcat.TomcatServerStarter;
 import org.springframework.boot.tomcat.TomcatConnectorCustomizer;
 import org.springframework.boot.tomcat.TomcatContextCustomizer;
 
 /**
  * Puts one connector per inherited socket beside the one Boot made for {@code server.port}, configured as Boot
- * configured that one ({@code server.tomcat.*}, compression, h2c), and takes Boot's out of the service before Tomcat
- * would bind it.
+ * configured that one ({@code server.tomcat.*}, compression, {@code server.ssl.*}, HTTP/2), and takes Boot's out of
+ * the service before Tomcat would bind it.
  *
  * <p>Boot gives no hook to drop its connector: {@code Tomcat.setConnector} puts it back into the service after the
  * connector customizers ran. So it is removed when the context starts: Boot's own listener for that event (added
@@ -34,7 +33,6 @@ final class TomcatOnInheritedSockets implements TomcatConnectorCustomizer, Tomca
     private static final Set<String> NOT_COPIED = Set.of("address", "port", "portOffset", "localPort", "bindOnInit",
             "useInheritedChannel", "unixDomainSocketPath", "unixDomainSocketPathPermissions", "name", "domain",
             "protocol", "service", "state", "stateName", "throwOnFailure", "executor", "adapter", "handler",
-            "sslImplementation", "sslImplementationName", "defaultSSLHostConfigName", "secure", "scheme",
             "proxyName", "proxyPort", "redirectPort");
 
     private final TomcatServerStarter starter;
@@ -48,10 +46,6 @@ final class TomcatOnInheritedSockets implements TomcatConnectorCustomizer, Tomca
     public void customize(Connector connector) {
         // Boot starts Tomcat before the context is refreshed; READY=1 waits for ACCEPTING_TRAFFIC instead.
         Readiness.deferReady();
-        if (connector.getProtocolHandler() instanceof AbstractHttp11Protocol<?> http && http.isSSLEnabled()) {
-            throw new StarterException("server-starter: server.ssl is not supported on inherited sockets yet; "
-                    + "terminate TLS in front of the app");
-        }
         boots = connector;
         starter.listen(connector.getService(), inherited -> copyConfiguration(connector, inherited));
     }
@@ -66,10 +60,18 @@ final class TomcatOnInheritedSockets implements TomcatConnectorCustomizer, Tomca
         });
     }
 
-    /** Copies what {@code from} was configured with onto {@code to}: every simple property, then upgrade protocols. */
+    /**
+     * Copies what {@code from} was configured with onto {@code to}: every simple property (TLS on or off, scheme and
+     * secure among them), Boot's TLS host configurations ({@code server.ssl.*}), then upgrade protocols (HTTP/2 with
+     * {@code server.http2.enabled}). The host configurations are shared, not copied: Boot's connector never starts,
+     * and each inherited connector makes its own TLS context from them when it starts.
+     */
     static void copyConfiguration(Connector from, Connector to) {
         copyProperties(from, to);
         copyProperties(from.getProtocolHandler(), to.getProtocolHandler());
+        for (SSLHostConfig tls : from.findSslHostConfigs()) {
+            to.addSslHostConfig(tls);
+        }
         for (UpgradeProtocol upgrade : from.findUpgradeProtocols()) {
             to.addUpgradeProtocol(upgrade);
         }

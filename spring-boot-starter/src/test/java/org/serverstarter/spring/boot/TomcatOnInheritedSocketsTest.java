@@ -2,10 +2,12 @@ package org.serverstarter.spring.boot;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.apache.catalina.connector.Connector;
 import org.apache.coyote.http11.AbstractHttp11Protocol;
 import org.apache.coyote.http2.Http2Protocol;
+import org.apache.tomcat.util.net.SSLHostConfig;
 import org.junit.jupiter.api.Test;
 
 /** The inherited sockets' connectors get what Boot configured on the connector they replace, and nothing else. */
@@ -36,5 +38,26 @@ class TomcatOnInheritedSocketsTest {
         assertEquals(1234, inherited.getMaxPostSize());
         assertArrayEquals(boots.findUpgradeProtocols(), inherited.findUpgradeProtocols());
         assertEquals(39001, inherited.getPort());
+        assertEquals("http", inherited.getScheme());
+    }
+
+    /** {@code server.ssl.*}: Boot's connector is TLS-enabled with host configurations; so are the inherited ones. */
+    @Test
+    void bootsTlsCarriesOver() {
+        Connector boots = new Connector("HTTP/1.1");
+        boots.setScheme("https");
+        boots.setSecure(true);
+        boots.setProperty("SSLEnabled", "true");
+        SSLHostConfig tls = new SSLHostConfig();
+        tls.setProtocols("TLSv1.3");
+        boots.addSslHostConfig(tls);
+
+        Connector inherited = new Connector("HTTP/1.1");
+        TomcatOnInheritedSockets.copyConfiguration(boots, inherited);
+
+        assertEquals("https", inherited.getScheme());
+        assertTrue(inherited.getSecure());
+        assertTrue(((AbstractHttp11Protocol<?>) inherited.getProtocolHandler()).isSSLEnabled());
+        assertArrayEquals(new SSLHostConfig[] {tls}, inherited.findSslHostConfigs());
     }
 }
