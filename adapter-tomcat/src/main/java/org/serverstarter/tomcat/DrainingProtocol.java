@@ -1,12 +1,15 @@
 package org.serverstarter.tomcat;
 
 import java.util.Enumeration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import jakarta.servlet.AsyncEvent;
 import jakarta.servlet.AsyncListener;
 import jakarta.servlet.ServletConnection;
 import org.apache.catalina.connector.CoyoteAdapter;
 import org.apache.coyote.Adapter;
+import org.apache.coyote.Processor;
 import org.apache.coyote.Request;
 import org.apache.coyote.Response;
 import org.apache.coyote.http11.Http11NioProtocol;
@@ -30,14 +33,46 @@ import org.serverstarter.adapters.internal.Drain;
  *
  * <p>Tomcat's own way to stop serving, {@code pause()}, is not what a drain needs: a paused endpoint answers 503 to
  * the next request on a connection that is already open and closes a kept-alive connection after its response without
- * saying so. The drain never pauses; Tomcat pauses when it stops, after the drain.
+ * saying so. The drain never pauses the endpoint; Tomcat pauses when it stops, after the drain.
+ *
+ * <p>An HTTP/2 connection has no {@code Connection: close}: it is told with a GOAWAY. Tomcat sends one when it pauses
+ * the connection's processor ({@code Processor.pause()}, which only HTTP/2 implements): a GOAWAY with the highest stream
+ * id, after which the client opens no new stream there while the open ones finish; a stream the client opened anyway
+ * after a round trip (and Http2Protocol's {@code drainTimeout}) gets the second GOAWAY, with the last stream Tomcat
+ * took. Tomcat reaches an upgraded connection's processor only while it waits for its next frame, when the protocol
+ * holds it as a waiting processor; so the drain pauses every one held then, and each one that comes to wait later.
  */
 final class DrainingProtocol extends Http11NioProtocol {
     private final Drain drain;
+    /** Upgraded (HTTP/2) connections waiting for their next frame: what {@link #goAway} reaches. */
+    private final Set<Processor> waitingUpgraded = ConcurrentHashMap.newKeySet();
 
     DrainingProtocol(AdoptedEndpoint endpoint, Drain drain) {
         super(endpoint);
         this.drain = drain;
+    }
+
+    /** Sends each HTTP/2 connection a GOAWAY; called once the drain has begun. */
+    void goAway() {
+        waitingUpgraded.forEach(Processor::pause);
+    }
+
+    @Override
+    public void addWaitingProcessor(Processor processor) {
+        super.addWaitingProcessor(processor);
+        if (processor.isUpgrade()) {
+            waitingUpgraded.add(processor);
+            if (drain.isDraining()) {
+                // Busy when goAway() ran, or upgraded since; pausing twice sends nothing more.
+                processor.pause();
+            }
+        }
+    }
+
+    @Override
+    public void removeWaitingProcessor(Processor processor) {
+        waitingUpgraded.remove(processor);
+        super.removeWaitingProcessor(processor);
     }
 
     @Override

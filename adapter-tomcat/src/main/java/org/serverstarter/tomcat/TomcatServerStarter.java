@@ -219,6 +219,8 @@ public final class TomcatServerStarter {
      *       first 200 ms (or {@code timeout} when shorter), so that a busy server's clients do not all reconnect to
      *       the next generation in the same millisecond; then every one. A request that was running when the drain
      *       began is answered that way too.</li>
+     *   <li>Sends every HTTP/2 connection a GOAWAY (Tomcat's own graceful form, see {@code Http2Protocol}'s
+     *       {@code drainTimeout}): its client opens no new stream there and its open streams finish.</li>
      *   <li>Waits until the clients have closed every one of those connections, at most {@code timeout}. An idle
      *       keep-alive connection is not closed early, since its client may be sending a request at that very
      *       moment: it stays open until its client sends one more request and gets the answer with
@@ -263,6 +265,9 @@ public final class TomcatServerStarter {
         drain.begin(spread);
         Readiness.notifyStopping();
         endpoints.forEach(AdoptedEndpoint::stopAccepting);
+        for (Connector connector : connectors) {
+            ((DrainingProtocol) connector.getProtocolHandler()).goAway();
+        }
         // After this every connection taken off the sockets is known to the drain, however late it was accepted.
         endpoints.forEach(AdoptedEndpoint::awaitHandOff);
         if (!drain.awaitNoConnections(deadline)) {

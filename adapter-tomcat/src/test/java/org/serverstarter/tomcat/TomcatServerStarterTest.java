@@ -40,6 +40,9 @@ import org.apache.catalina.connector.Connector;
 import org.apache.catalina.core.StandardContext;
 import org.apache.catalina.startup.Tomcat;
 import org.apache.coyote.AbstractProtocol;
+import org.apache.coyote.http2.Http2Protocol;
+import org.apache.tomcat.util.net.SSLHostConfig;
+import org.apache.tomcat.util.net.SSLHostConfigCertificate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -53,6 +56,7 @@ import org.serverstarter.testkit.HttpConnection;
 import org.serverstarter.testkit.HttpResponse;
 import org.serverstarter.testkit.KeepAliveClients;
 import org.serverstarter.testkit.Stderr;
+import org.serverstarter.testkit.TestCertificate;
 
 /**
  * {@link TomcatServerStarter} in this JVM, as a superdaemon's worker: the test binds a listening socket (the
@@ -184,6 +188,51 @@ class TomcatServerStarterTest {
                     "a response committed after the drain began closes its connection too");
         }
         assertTrue(drained.get(30, TimeUnit.SECONDS), "every connection closed within the drain timeout");
+        assertNextGenerationGetsNewConnections(address);
+    }
+
+    /**
+     * TLS and HTTP/2 as the app configures them on its connectors (an {@code SSLHostConfig}, {@code Http2Protocol}),
+     * on the inherited socket. A drain tells an HTTP/2 connection with a GOAWAY naming the highest stream id, as
+     * {@code nghttp} (a real HTTP/2 client) shows; the stream that was open finishes, the client closes the
+     * connection, and the drain ends with it.
+     */
+    @Test
+    void drainSendsHttp2ConnectionsAGoAwayAndLetsTheirOpenStreamsFinish() throws Exception {
+        TestCertificate certificate = TestCertificate.create(dir, "server.p12");
+        InetSocketAddress address = serveTcp(connector -> {
+            connector.setScheme("https");
+            connector.setSecure(true);
+            connector.setProperty("SSLEnabled", "true");
+            SSLHostConfig tls = new SSLHostConfig();
+            SSLHostConfigCertificate key = new SSLHostConfigCertificate(tls, SSLHostConfigCertificate.Type.UNDEFINED);
+            key.setCertificateKeystoreFile(certificate.keystore().toString());
+            key.setCertificateKeystorePassword(certificate.password());
+            key.setCertificateKeyAlias(certificate.alias());
+            tls.addCertificate(key);
+            connector.addSslHostConfig(tls);
+            connector.addUpgradeProtocol(new Http2Protocol());
+        });
+        Path out = dir.resolve("nghttp.out");
+        Process client = new ProcessBuilder("nghttp", "-v", "https://127.0.0.1:" + address.getPort() + "/slow")
+                .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        try {
+            assertTrue(slowEntered.await(30, TimeUnit.SECONDS), "the stream reached the servlet over HTTP/2");
+            CompletableFuture<Boolean> drained =
+                    CompletableFuture.supplyAsync(() -> starter.drain(Duration.ofSeconds(30), Duration.ZERO));
+            Await.until("a GOAWAY with the highest stream id", Duration.ofSeconds(10),
+                    () -> read(out).contains("recv GOAWAY frame") && read(out).contains("last_stream_id=2147483647"));
+            assertFalse(drained.isDone(), "the drain waits for the open stream");
+
+            releaseSlow.countDown();
+            assertTrue(client.waitFor(30, TimeUnit.SECONDS), "nghttp ends once its stream is answered");
+            String frames = read(out);
+            assertEquals(0, client.exitValue(), frames);
+            assertTrue(frames.contains(":status: 200") && frames.contains("slow done"), frames);
+            assertTrue(drained.get(30, TimeUnit.SECONDS), "the client closed its connection within the drain");
+        } finally {
+            client.destroyForcibly();
+        }
         assertNextGenerationGetsNewConnections(address);
     }
 
@@ -459,6 +508,14 @@ class TomcatServerStarterTest {
              SocketChannel taken = listening.accept()) {
             assertTrue(taken.isConnected());
             assertTrue(client.isConnected());
+        }
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 

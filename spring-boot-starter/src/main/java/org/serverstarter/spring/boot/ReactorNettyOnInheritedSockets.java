@@ -4,12 +4,10 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.serverstarter.adapters.InheritedSocket;
 import org.serverstarter.adapters.Readiness;
-import org.serverstarter.adapters.StarterException;
 import org.serverstarter.reactor.netty.ReactorNettyServerStarter;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.reactor.netty.NettyReactiveWebServerFactory;
 import org.springframework.boot.reactor.netty.NettyRouteProvider;
-import org.springframework.boot.web.server.Ssl;
 import org.springframework.boot.web.server.WebServerFactoryCustomizer;
 import org.springframework.boot.web.server.reactive.context.ReactiveWebServerInitializedEvent;
 import org.springframework.context.ApplicationListener;
@@ -24,6 +22,8 @@ import reactor.netty.resources.LoopResources;
 /**
  * Makes the {@code HttpServer} Boot binds serve the first inherited socket, and serves the other entries with the
  * same server, handler and routes once Boot's has started (and gives that server to the warm-up's listener).
+ * Boot has applied {@code server.ssl.*} and {@code server.http2.enabled} to the server before the customizers see
+ * it, so every socket serves them.
  *
  * <p>Boot would call {@code runOn(its loops)} after the server customizers, which would replace the loop resources
  * that {@code adopt} set up; so the factory's resource factory is cleared and the customizer puts the server on those
@@ -50,10 +50,6 @@ final class ReactorNettyOnInheritedSockets implements WebServerFactoryCustomizer
     public void customize(NettyReactiveWebServerFactory factory) {
         // Boot binds before the context is refreshed; READY=1 waits for ACCEPTING_TRAFFIC instead.
         Readiness.deferReady();
-        if (Ssl.isEnabled(factory.getSsl())) {
-            throw new StarterException("server-starter: server.ssl is not supported on inherited sockets yet; "
-                    + "terminate TLS in front of the app");
-        }
         ReactorResourceFactory shared = resources.getIfAvailable();
         LoopResources loops = shared == null ? null : shared.getLoopResources();
         factory.setResourceFactory(null);

@@ -4,6 +4,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import org.serverstarter.adapters.internal.WarmUpClient;
 import reactor.netty.DisposableServer;
+import reactor.netty.http.HttpProtocol;
 import reactor.netty.http.server.HttpServer;
 
 /**
@@ -24,7 +25,9 @@ final class ReactorNettyWarmUpPort implements WarmUpClient.Port {
         if (serving == null) {
             throw new IllegalStateException("Reactor Netty's server has not started");
         }
-        bound = serving.bindAddress(() -> new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).bindNow();
+        // The warm-up client speaks plain HTTP/1.1 over loopback; the app's TLS and HTTP/2 stay on the inherited sockets.
+        bound = serving.noSSL().protocol(HttpProtocol.HTTP11)
+                .bindAddress(() -> new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).bindNow();
         return (InetSocketAddress) bound.address();
     }
 

@@ -6,23 +6,23 @@ import java.beans.Introspector;
 import java.beans.PropertyDescriptor;
 import java.lang.reflect.InvocationTargetException;
 import java.util.Set;
+import java.util.function.Predicate;
 import org.apache.catalina.Context;
 import org.apache.catalina.Lifecycle;
 import org.apache.catalina.Service;
 import org.apache.catalina.connector.Connector;
 import org.apache.coyote.AbstractProtocol;
 import org.apache.coyote.UpgradeProtocol;
-import org.apache.coyote.http11.AbstractHttp11Protocol;
+import org.apache.tomcat.util.net.SSLHostConfig;
 import org.serverstarter.adapters.Readiness;
-import org.serverstarter.adapters.StarterException;
 import org.serverstarter.tomcat.TomcatServerStarter;
 import org.springframework.boot.tomcat.TomcatConnectorCustomizer;
 import org.springframework.boot.tomcat.TomcatContextCustomizer;
 
 /**
  * Puts one connector per inherited socket beside the one Boot made for {@code server.port}, configured as Boot
- * configured that one ({@code server.tomcat.*}, compression, h2c), and takes Boot's out of the service before Tomcat
- * would bind it.
+ * configured that one ({@code server.tomcat.*}, compression, {@code server.ssl.*}, HTTP/2), and takes Boot's out of
+ * the service before Tomcat would bind it.
  *
  * <p>Boot gives no hook to drop its connector: {@code Tomcat.setConnector} puts it back into the service after the
  * connector customizers ran. So it is removed when the context starts: Boot's own listener for that event (added
@@ -37,8 +37,10 @@ final class TomcatOnInheritedSockets {
     private static final Set<String> NOT_COPIED = Set.of("address", "port", "portOffset", "localPort", "bindOnInit",
             "useInheritedChannel", "unixDomainSocketPath", "unixDomainSocketPathPermissions", "name", "domain",
             "protocol", "service", "state", "stateName", "throwOnFailure", "executor", "adapter", "handler",
-            "sslImplementation", "sslImplementationName", "defaultSSLHostConfigName", "secure", "scheme",
             "proxyName", "proxyPort", "redirectPort");
+    /** TLS ({@code server.ssl.*}), which the inherited connectors take and the warm-up's does not. */
+    private static final Set<String> TLS = Set.of("SSLEnabled", "secure", "scheme", "sslImplementationName",
+            "defaultSSLHostConfigName");
 
     private final TomcatServerStarter starter;
     private Connector boots;
@@ -51,12 +53,11 @@ final class TomcatOnInheritedSockets {
     void customizeConnector(Connector connector) {
         // Boot starts Tomcat before the context is refreshed; READY=1 waits for ACCEPTING_TRAFFIC instead.
         Readiness.deferReady();
-        if (connector.getProtocolHandler() instanceof AbstractHttp11Protocol<?> http && http.isSSLEnabled()) {
-            throw new StarterException("server-starter: server.ssl is not supported on inherited sockets yet; "
-                    + "terminate TLS in front of the app");
-        }
         boots = connector;
-        starter.listen(connector.getService(), inherited -> copyConfiguration(connector, inherited));
+        starter.listen(connector.getService(), inherited -> {
+            copyConfiguration(connector, inherited);
+            copyTls(connector, inherited);
+        });
     }
 
     /** As a {@link TomcatContextCustomizer}. */
@@ -74,10 +75,14 @@ final class TomcatOnInheritedSockets {
         return boots;
     }
 
-    /** Copies what {@code from} was configured with onto {@code to}: every simple property, then upgrade protocols. */
+    /**
+     * Copies what {@code from} was configured with onto {@code to}, TLS aside: every simple property, then upgrade
+     * protocols (HTTP/2 with {@code server.http2.enabled}).
+     */
     static void copyConfiguration(Connector from, Connector to) {
-        copyProperties(from, to);
-        copyProperties(from.getProtocolHandler(), to.getProtocolHandler());
+        Predicate<String> copied = name -> !NOT_COPIED.contains(name) && !TLS.contains(name);
+        copyProperties(from, to, copied);
+        copyProperties(from.getProtocolHandler(), to.getProtocolHandler(), copied);
         for (UpgradeProtocol upgrade : from.findUpgradeProtocols()) {
             to.addUpgradeProtocol(upgrade);
         }
@@ -87,12 +92,25 @@ final class TomcatOnInheritedSockets {
         }
     }
 
-    private static void copyProperties(Object from, Object to) {
+    /**
+     * Copies {@code from}'s TLS ({@code server.ssl.*}) onto {@code to}: TLS on or off, scheme and secure, and Boot's
+     * TLS host configurations. Those are shared, not copied: Boot's connector never starts, and each inherited
+     * connector makes its own TLS context from them when it starts.
+     */
+    static void copyTls(Connector from, Connector to) {
+        copyProperties(from, to, TLS::contains);
+        copyProperties(from.getProtocolHandler(), to.getProtocolHandler(), TLS::contains);
+        for (SSLHostConfig tls : from.findSslHostConfigs()) {
+            to.addSslHostConfig(tls);
+        }
+    }
+
+    private static void copyProperties(Object from, Object to, Predicate<String> copied) {
         try {
             BeanInfo info = Introspector.getBeanInfo(from.getClass());
             for (PropertyDescriptor property : info.getPropertyDescriptors()) {
                 if (property.getReadMethod() == null || property.getWriteMethod() == null
-                        || NOT_COPIED.contains(property.getName()) || !isSimple(property.getPropertyType())) {
+                        || !copied.test(property.getName()) || !isSimple(property.getPropertyType())) {
                     continue;
                 }
                 Object value = property.getReadMethod().invoke(from);

@@ -12,7 +12,8 @@ import org.springframework.context.ApplicationContext;
 
 /**
  * The warm-up's listener on Tomcat: one more connector in the app's service, on an ephemeral loopback port,
- * configured as Boot configured the connector it made for {@code server.port}, as the inherited ones are.
+ * configured as Boot configured the connector it made for {@code server.port}, as the inherited ones are, but without
+ * TLS: the warm-up client speaks plain HTTP/1.1 over loopback.
  */
 final class TomcatWarmUpPort implements WarmUpClient.Port {
     private final ApplicationContext context;

@@ -2,10 +2,13 @@ package org.serverstarter.spring.boot;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.apache.catalina.connector.Connector;
 import org.apache.coyote.http11.AbstractHttp11Protocol;
 import org.apache.coyote.http2.Http2Protocol;
+import org.apache.tomcat.util.net.SSLHostConfig;
 import org.junit.jupiter.api.Test;
 
 /** The inherited sockets' connectors get what Boot configured on the connector they replace, and nothing else. */
@@ -36,5 +39,36 @@ class TomcatOnInheritedSocketsTest {
         assertEquals(1234, inherited.getMaxPostSize());
         assertArrayEquals(boots.findUpgradeProtocols(), inherited.findUpgradeProtocols());
         assertEquals(39001, inherited.getPort());
+        assertEquals("http", inherited.getScheme());
+    }
+
+    /**
+     * {@code server.ssl.*}: Boot's connector is TLS-enabled with host configurations; so are the inherited ones, and the
+     * warm-up's connector (configuration without TLS) is not.
+     */
+    @Test
+    void bootsTlsCarriesOver() {
+        Connector boots = new Connector("HTTP/1.1");
+        boots.setScheme("https");
+        boots.setSecure(true);
+        boots.setProperty("SSLEnabled", "true");
+        SSLHostConfig tls = new SSLHostConfig();
+        tls.setProtocols("TLSv1.3");
+        boots.addSslHostConfig(tls);
+
+        Connector warmUp = new Connector("HTTP/1.1");
+        TomcatOnInheritedSockets.copyConfiguration(boots, warmUp);
+        assertEquals("http", warmUp.getScheme());
+        assertFalse(((AbstractHttp11Protocol<?>) warmUp.getProtocolHandler()).isSSLEnabled());
+        assertEquals(0, warmUp.findSslHostConfigs().length);
+
+        Connector inherited = new Connector("HTTP/1.1");
+        TomcatOnInheritedSockets.copyConfiguration(boots, inherited);
+        TomcatOnInheritedSockets.copyTls(boots, inherited);
+
+        assertEquals("https", inherited.getScheme());
+        assertTrue(inherited.getSecure());
+        assertTrue(((AbstractHttp11Protocol<?>) inherited.getProtocolHandler()).isSSLEnabled());
+        assertArrayEquals(new SSLHostConfig[] {tls}, inherited.findSslHostConfigs());
     }
 }
