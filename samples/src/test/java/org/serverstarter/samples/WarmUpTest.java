@@ -15,6 +15,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.SocketFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -36,7 +37,7 @@ class WarmUpTest {
             clientPorts.add(exchange.getRemoteAddress().getPort());
         });
         try {
-            WarmUp.send(server.getAddress());
+            WarmUp.send(server.getAddress(), SocketFactory.getDefault(), WarmUp.REQUESTS_PER_CONNECTION);
         } finally {
             server.stop(0);
         }
@@ -49,7 +50,7 @@ class WarmUpTest {
         HttpServer server = server(503, exchange -> { });
         try {
             IllegalStateException e = assertThrows(IllegalStateException.class,
-                    () -> WarmUp.send(server.getAddress()));
+                    () -> WarmUp.send(server.getAddress(), SocketFactory.getDefault(), WarmUp.REQUESTS_PER_CONNECTION));
             assertTrue(e.getMessage().contains("503"), e.getMessage());
         } finally {
             server.stop(0);
