@@ -66,6 +66,7 @@ public final class UndertowServerStarter {
 
     private final ServerStarter starter;
     private final Drain drain = new Drain();
+    private Http2Connections http2;
     // Held by the accept thread while it hands connections over (see AdoptedAcceptor).
     private final Object acceptPass = new Object();
     private final List<AcceptingChannel<StreamConnection>> acceptors = new ArrayList<>();
@@ -186,6 +187,7 @@ public final class UndertowServerStarter {
         builder.addListener(new Undertow.ListenerBuilder()
                 .setType(sslContext == null ? Undertow.ListenerType.HTTP : Undertow.ListenerType.HTTPS)
                 .setSslContext(sslContext).setHost(PLACEHOLDER_HOST).setPort(0));
+        http2 = new Http2Connections();
         Undertow started = builder.build();
         try {
             started.start();
@@ -207,7 +209,7 @@ public final class UndertowServerStarter {
             if (root == null) {
                 throw new StarterException("the Undertow builder has no handler: call setHandler before listen");
             }
-            HttpHandler draining = new DrainingHandler(root, drain);
+            HttpHandler draining = new DrainingHandler(root, drain, http2);
             OpenConnections connections = new OpenConnections(drain);
             XnioWorker worker = started.getWorker();
             if (tls) {
@@ -317,6 +319,7 @@ public final class UndertowServerStarter {
         synchronized (acceptPass) {
             // Entered once the accept thread has queued what it accepted before the close (see AdoptedAcceptor).
         }
+        http2.drain();
         drained = false;
         try {
             awaitHandOffs(deadline);

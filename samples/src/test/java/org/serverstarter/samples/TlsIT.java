@@ -131,13 +131,14 @@ class TlsIT {
     }
 
     /**
-     * A client that keeps its HTTP/2 connection open and idle gets, on the restart, Jetty's graceful GOAWAY in its
-     * two steps (the highest stream id, then the last one it served), the connection closes, and the client's next
-     * request, on a new connection, reaches the new generation.
+     * A client that keeps its HTTP/2 connection open and idle gets, on the restart, a graceful GOAWAY in its two steps
+     * (the highest stream id, then the last one served: Jetty's own, the adapter's for Undertow), the connection
+     * closes, and the client's next request, on a new connection, reaches the new generation.
      */
-    @Test
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"jetty", "undertow"})
     @Timeout(value = 2, unit = TimeUnit.MINUTES)
-    void idleHttp2ConnectionMovesAfterTwoStepGoAway(@TempDir Path dir) throws Exception {
+    void idleHttp2ConnectionMovesAfterTwoStepGoAway(String app, @TempDir Path dir) throws Exception {
         assumeTools();
         int port = Ports.freeTcpPort();
         Path status = dir.resolve("status");
@@ -145,7 +146,7 @@ class TlsIT {
         HTTP2Client client = new HTTP2Client();
         client.getClientConnector().setSslContextFactory(tls);
         client.start();
-        try (StarterProcess starter = start("jetty", port, status, Map.of(), dir)) {
+        try (StarterProcess starter = start(app, port, status, Map.of(), dir)) {
             long first = awaitOnlyGeneration(starter, status, 0);
             InetSocketAddress address = new InetSocketAddress("127.0.0.1", port);
             List<Integer> goAways = new CopyOnWriteArrayList<>();
