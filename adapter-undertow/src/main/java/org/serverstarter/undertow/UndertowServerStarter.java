@@ -53,7 +53,8 @@ import org.xnio.channels.AcceptingChannel;
  * listener on a loopback port, suspends that one, and attaches XNIO's own acceptor for each inherited socket (see
  * {@link AdoptedAcceptor}) with an open listener like the placeholder's: the same options, buffers and handler.
  *
- * <p>Only TCP entries can be served, as plain HTTP (h2c with {@code UndertowOptions.ENABLE_HTTP2}): XNIO's NIO
+ * <p>Only TCP entries can be served, as plain HTTP (h2c with {@code UndertowOptions.ENABLE_HTTP2}) or, through
+ * {@link #listen(Undertow.Builder, SSLContext)}, HTTPS (h2 over ALPN with {@code ENABLE_HTTP2}): XNIO's NIO
  * transport calls {@code ServerSocketChannel.socket()}, which a unix-domain channel does not support, and XNIO has no
  * unix-socket server, so a {@code --path} entry fails {@link #listen} with one line. Socket options set with
  * {@code setSocketOption} apply to the builder's own listeners only (Undertow keeps them private); the inherited
@@ -275,7 +276,9 @@ public final class UndertowServerStarter {
      *   <li>Keeps serving every connection already accepted. Their responses carry {@code Connection: close}: each
      *       connection is told at its first response after a moment of its own, those moments spread evenly over the
      *       first 200 ms (or {@code timeout} when shorter), then every one; Undertow closes the connection once such
-     *       a response is written. Exchanges already running finish and close theirs the same way.</li>
+     *       a response is written. Exchanges already running finish and close theirs the same way. HTTP/2
+     *       connections that carried an exchange get a GOAWAY naming stream 2147483647 at once, and one second later,
+     *       once no exchange runs on them, Undertow's own GOAWAY naming the last stream taken, which closes them.</li>
      *   <li>Waits until every one of those connections is closed and no exchange is running, at most
      *       {@code timeout}. An idle keep-alive connection is not closed early, since its client may be sending a
      *       request at that very moment: it stays open until its client sends one more request (answered with

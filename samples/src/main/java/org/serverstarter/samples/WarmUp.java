@@ -42,7 +42,8 @@ public final class WarmUp {
     static final int REQUESTS_PER_CONNECTION = 10;
     /**
      * A TLS handshake costs a fresh JVM about as much as a hundred requests: 300 of them made the warm-up last 5-12 s
-     * instead of well under one. 30 still compile the handshake's path.
+     * on a busy box, 30 about twice as long as without TLS (samples/README.md, "HTTPS and HTTP/2"), and 30 still
+     * compile the handshake's path.
      */
     static final int REQUESTS_PER_TLS_CONNECTION = 100;
     private static final byte[] REQUEST = "GET / HTTP/1.1\r\nHost: warm-up\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
