@@ -28,8 +28,8 @@ final class AdoptedUnixConnector extends AbstractConnector {
     private final ServerSocketChannel channel;
     private final SelectorManager selectorManager;
 
-    AdoptedUnixConnector(Server server, ServerSocketChannel channel, ConnectionFactory factory) {
-        super(server, null, null, null, 1, factory);
+    AdoptedUnixConnector(Server server, ServerSocketChannel channel, ConnectionFactory... factories) {
+        super(server, null, null, null, 1, factories);
         this.channel = channel;
         this.selectorManager = new Selectors(getExecutor(), getScheduler());
         addBean(selectorManager, true);

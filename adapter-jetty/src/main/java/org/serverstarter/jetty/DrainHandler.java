@@ -13,7 +13,7 @@ import org.eclipse.jetty.util.Callback;
 import org.serverstarter.adapters.internal.Drain;
 
 /**
- * Counts requests in flight and, while draining, marks responses {@code Connection: close} (as
+ * Counts requests in flight and, while draining, marks HTTP/1 responses {@code Connection: close} (as
  * {@link Drain#closesConnection} decides) at the moment they are committed, so a request that started before the
  * drain but answers after it also sends its client elsewhere. Jetty's {@code GracefulHandler} is not used because it
  * answers 503 to requests on connections that are already open.
@@ -34,6 +34,12 @@ final class DrainHandler extends Handler.Wrapper {
     @Override
     public boolean handle(Request request, Response response, Callback callback) throws Exception {
         drain.requestStarted();
+        if (request.getConnectionMetaData().getHttpVersion().getVersion() >= 20) {
+            // HTTP/2 and later have no Connection header: their connections are told by GOAWAY when the connectors
+            // shut down (see JettyServerStarter#drain), and a stream that ends does not keep its connection busy.
+            Request.addCompletionListener(request, failure -> drain.requestFinished());
+            return super.handle(request, response, callback);
+        }
         AtomicBoolean keptAlive = new AtomicBoolean();
         // Fires once the exchange is complete (response written, or failed), whatever the handler returns or throws.
         Request.addCompletionListener(request, failure -> {

@@ -11,7 +11,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.eclipse.jetty.server.AbstractConnector;
+import org.eclipse.jetty.server.ConnectionFactory;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -20,6 +22,7 @@ import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.Jetty;
+import org.eclipse.jetty.util.component.Graceful;
 import org.eclipse.jetty.util.component.LifeCycle;
 import org.serverstarter.adapters.InheritedSocket;
 import org.serverstarter.adapters.Readiness;
@@ -105,10 +108,20 @@ public final class JettyServerStarter {
         listen(server, new HttpConfiguration());
     }
 
+    /** {@link #listen(Server, Function)} with one HTTP/1.1 connection factory of {@code config} per socket. */
+    public void listen(Server server, HttpConfiguration config) {
+        listen(server, socket -> List.of(new HttpConnectionFactory(config)));
+    }
+
     /**
-     * Adds one HTTP/1.1 connector per socket in {@code SERVER_STARTER_PORT}, named after the entry's key: TCP sockets
-     * through {@link ServerConnector#open(ServerSocketChannel)}, unix sockets through a connector that never binds and
-     * never deletes the socket file. Call before {@code server.start()}; the app may add connectors of its own.
+     * Adds one connector per socket in {@code SERVER_STARTER_PORT}, named after the entry's key, with the connection
+     * factories that {@code factories} returns for that socket, in the order {@link ServerConnector}'s constructor
+     * takes them: the first is the default, so TLS with HTTP/2 and HTTP/1.1 over ALPN is
+     * {@code List.of(ssl, alpn, h2, http11)}, h2c beside HTTP/1.1 is {@code List.of(http11, h2c)}. {@code factories}
+     * is called once per socket and should return new instances each time: a factory is a bean of its connector.
+     * TCP sockets are served through {@link ServerConnector#open(ServerSocketChannel)}, unix sockets through a
+     * connector that never binds and never deletes the socket file. Call before {@code server.start()}; the app may
+     * add connectors of its own.
      *
      * <p>From then on the server drains when it stops (see {@link #drain(Duration)}): when it starts, its handler is
      * wrapped to count requests and to answer with {@code Connection: close} during a drain, and {@code server.stop()}
@@ -123,8 +136,9 @@ public final class JettyServerStarter {
      *     second time, or after the server started
      * @throws StarterException when an entry is malformed, an fd is not the listening socket it claims to be, the
      *     JVM lacks the {@code --add-opens} flag, or Jetty is older than 12.0.5
+     * @throws IllegalArgumentException when {@code factories} returns no factory for a socket
      */
-    public synchronized void listen(Server server, HttpConfiguration config) {
+    public synchronized void listen(Server server, Function<InheritedSocket, List<ConnectionFactory>> factories) {
         if (!isPresent()) {
             throw new IllegalStateException(Contract.PORT_VARIABLE + " is not set: not under start_server, so bind a "
                     + "port of your own instead of calling listen");
@@ -140,7 +154,7 @@ public final class JettyServerStarter {
         List<AbstractConnector> connectors = new ArrayList<>();
         try {
             for (InheritedSocket socket : starter.sockets()) {
-                connectors.add(connector(server, socket, config));
+                connectors.add(connector(server, socket, factories.apply(socket)));
             }
         } catch (RuntimeException e) {
             connectors.forEach(JettyServerStarter::stopAccepting);
@@ -167,14 +181,18 @@ public final class JettyServerStarter {
         }
     }
 
-    private static AbstractConnector connector(Server server, InheritedSocket socket, HttpConfiguration config) {
+    private static AbstractConnector connector(Server server, InheritedSocket socket,
+            List<ConnectionFactory> factories) {
+        if (factories == null || factories.isEmpty()) {
+            throw new IllegalArgumentException("no connection factory for " + socket.key());
+        }
+        ConnectionFactory[] chain = factories.toArray(ConnectionFactory[]::new);
         ServerSocketChannel channel = socket.openServerChannel();
-        HttpConnectionFactory http = new HttpConnectionFactory(config);
         AbstractConnector connector;
         if (socket.isUnix()) {
-            connector = new AdoptedUnixConnector(server, channel, http);
+            connector = new AdoptedUnixConnector(server, channel, chain);
         } else {
-            ServerConnector tcp = new ServerConnector(server, http);
+            ServerConnector tcp = new ServerConnector(server, chain);
             try {
                 tcp.open(channel);
             } catch (IOException e) {
@@ -234,7 +252,10 @@ public final class JettyServerStarter {
      *   <li>Keeps serving every connection already accepted, their responses carrying {@code Connection: close}: each
      *       connection is told at its first response after a moment of its own, those moments spread evenly over the
      *       first 200 ms (or {@code timeout} when shorter), so that a busy server's clients do not all reconnect to
-     *       the next generation in the same millisecond; then every one.</li>
+     *       the next generation in the same millisecond; then every one. HTTP/2 connections (over TLS or h2c) get,
+     *       once that spread is over, a graceful GOAWAY from Jetty: first one naming the highest possible stream id,
+     *       then one naming the last stream the server took; the streams they carry finish, and Jetty closes the
+     *       connection after the last one.</li>
      *   <li>Waits until the clients have closed every one of those connections, at most {@code timeout}. An idle
      *       keep-alive connection is not closed early, since its client may be sending a request at that very
      *       moment: it stays open until its client sends one more request and gets the answer with
@@ -319,6 +340,11 @@ public final class JettyServerStarter {
                 connector.setShutdownIdleTimeout(timeout.toMillis());
             }
             shutdowns.add(c.shutdown());
+            // The connector's own shutdown leaves the connections to their protocol: what is Graceful among its beans
+            // (HTTP/2's session container) sends each HTTP/2 session a GOAWAY, the graceful two-step form, and closes
+            // the session once its streams are done. HTTP/1.1 connections have nothing Graceful and are left as they
+            // are.
+            shutdowns.add(Graceful.shutdown(c));
         }
         try {
             // Done when the acceptors have stopped and the endpoints Jetty counts are closed. A connection accepted

@@ -20,10 +20,17 @@ final class OpenConnections {
     }
 
     /**
-     * An accept listener that hands each accepted connection to {@code openListener} (as XNIO's
-     * {@code ChannelListeners.openListenerAdapter} does) and follows it until it closes.
+     * Sets {@code acceptor}'s accept listener to one that hands each accepted connection to {@code openListener} (as
+     * XNIO's {@code ChannelListeners.openListenerAdapter} does) and follows it until it closes.
      */
-    ChannelListener<AcceptingChannel<StreamConnection>> acceptListener(ChannelListener<StreamConnection> openListener) {
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    <C extends StreamConnection> void listen(AcceptingChannel<C> acceptor,
+            ChannelListener<StreamConnection> openListener) {
+        ((ChannelListener.Setter) acceptor.getAcceptSetter()).set(acceptListener(openListener));
+    }
+
+    private <C extends StreamConnection> ChannelListener<AcceptingChannel<C>> acceptListener(
+            ChannelListener<StreamConnection> openListener) {
         return acceptor -> {
             StreamConnection connection;
             try {

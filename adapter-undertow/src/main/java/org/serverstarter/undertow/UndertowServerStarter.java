@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
 
 import io.undertow.Undertow;
 import io.undertow.Version;
@@ -52,7 +53,8 @@ import org.xnio.channels.AcceptingChannel;
  * listener on a loopback port, suspends that one, and attaches XNIO's own acceptor for each inherited socket (see
  * {@link AdoptedAcceptor}) with an open listener like the placeholder's: the same options, buffers and handler.
  *
- * <p>Only TCP entries can be served, as plain HTTP (h2c with {@code UndertowOptions.ENABLE_HTTP2}): XNIO's NIO
+ * <p>Only TCP entries can be served, as plain HTTP (h2c with {@code UndertowOptions.ENABLE_HTTP2}) or, through
+ * {@link #listen(Undertow.Builder, SSLContext)}, HTTPS (h2 over ALPN with {@code ENABLE_HTTP2}): XNIO's NIO
  * transport calls {@code ServerSocketChannel.socket()}, which a unix-domain channel does not support, and XNIO has no
  * unix-socket server, so a {@code --path} entry fails {@link #listen} with one line. Socket options set with
  * {@code setSocketOption} apply to the builder's own listeners only (Undertow keeps them private); the inherited
@@ -65,6 +67,7 @@ public final class UndertowServerStarter {
 
     private final ServerStarter starter;
     private final Drain drain = new Drain();
+    private Http2Connections http2;
     // Held by the accept thread while it hands connections over (see AdoptedAcceptor).
     private final Object acceptPass = new Object();
     private final List<AcceptingChannel<StreamConnection>> acceptors = new ArrayList<>();
@@ -129,7 +132,22 @@ public final class UndertowServerStarter {
      * @throws StarterException when the sockets are unusable: none, a unix socket, an fd that is not a listening TCP
      *     socket, the {@code --add-opens} flag missing, or a builder without a handler
      */
-    public synchronized Undertow listen(Undertow.Builder builder) {
+    public Undertow listen(Undertow.Builder builder) {
+        return listen(builder, null);
+    }
+
+    /**
+     * {@link #listen(Undertow.Builder)}, serving HTTPS with {@code sslContext} on every inherited socket, as
+     * {@code builder.addHttpsListener(port, host, sslContext)} would on a port Undertow binds: with
+     * {@code UndertowOptions.ENABLE_HTTP2} set, HTTP/2 and HTTP/1.1 over ALPN; the builder's TLS socket options
+     * ({@code Options.SSL_ENABLED_PROTOCOLS}, {@code SSL_ENABLED_CIPHER_SUITES}, {@code SSL_CLIENT_AUTH_MODE}) apply.
+     * The placeholder listener is an HTTPS one then. {@code sslContext} null serves plain HTTP.
+     *
+     * @throws IllegalStateException as {@link #listen(Undertow.Builder)}
+     * @throws StarterException as {@link #listen(Undertow.Builder)}, or when this Undertow lacks the TLS acceptor the
+     *     adapter builds on (one line)
+     */
+    public synchronized Undertow listen(Undertow.Builder builder, SSLContext sslContext) {
         if (!isPresent()) {
             throw new IllegalStateException(Contract.PORT_VARIABLE + " is not set: not under start_server, so add a "
                     + "listener of your own instead of calling listen");
@@ -152,7 +170,7 @@ public final class UndertowServerStarter {
             for (InheritedSocket socket : sockets) {
                 channels.add(socket.openServerChannel());
             }
-            serve(channels, builder);
+            serve(channels, builder, sslContext);
         } catch (RuntimeException | Error e) {
             channels.forEach(IoUtils::safeClose);
             throw e;
@@ -166,9 +184,11 @@ public final class UndertowServerStarter {
      * Starts {@code builder}'s server with already bound and listening TCP channels as extra listeners.
      * Package-private so that tests can serve channels they bound themselves.
      */
-    synchronized Undertow serve(List<ServerSocketChannel> channels, Undertow.Builder builder) {
-        builder.addListener(new Undertow.ListenerBuilder().setType(Undertow.ListenerType.HTTP)
-                .setHost(PLACEHOLDER_HOST).setPort(0));
+    synchronized Undertow serve(List<ServerSocketChannel> channels, Undertow.Builder builder, SSLContext sslContext) {
+        builder.addListener(new Undertow.ListenerBuilder()
+                .setType(sslContext == null ? Undertow.ListenerType.HTTP : Undertow.ListenerType.HTTPS)
+                .setSslContext(sslContext).setHost(PLACEHOLDER_HOST).setPort(0));
+        http2 = new Http2Connections();
         Undertow started = builder.build();
         try {
             started.start();
@@ -185,20 +205,33 @@ public final class UndertowServerStarter {
             Undertow.ListenerInfo placeholder = listeners.get(listeners.size() - 1);
             placeholder.suspend();
             OpenListener template = openListener(placeholder);
-            HttpHandler root = template.getRootHandler();
+            boolean tls = TlsAcceptor.isTls(placeholder);
+            HttpHandler root = tls ? TlsAcceptor.handler(builder) : template.getRootHandler();
             if (root == null) {
                 throw new StarterException("the Undertow builder has no handler: call setHandler before listen");
             }
-            HttpHandler draining = new DrainingHandler(root, drain);
+            HttpHandler draining = new DrainingHandler(root, drain, http2);
             OpenConnections connections = new OpenConnections(drain);
             XnioWorker worker = started.getWorker();
+            if (tls) {
+                // The placeholder's own open listener (ALPN to HTTP/2 or HTTP/1.1, as Undertow set it up) serves the
+                // inherited sockets; it never gets a connection of its own, since the placeholder is suspended.
+                template.setRootHandler(draining);
+            }
             for (ServerSocketChannel channel : channels) {
-                HttpOpenListener open = new HttpOpenListener(template.getBufferPool(), template.getUndertowOptions());
-                open.setRootHandler(draining);
+                OpenListener open = template;
+                if (!tls) {
+                    HttpOpenListener http = new HttpOpenListener(template.getBufferPool(),
+                            template.getUndertowOptions());
+                    http.setRootHandler(draining);
+                    open = http;
+                }
                 AcceptingChannel<StreamConnection> acceptor = AdoptedAcceptor.open(worker, channel,
                         OptionMap.create(Options.TCP_NODELAY, true), acceptPass);
                 acceptors.add(acceptor);
-                acceptor.getAcceptSetter().set(connections.acceptListener(open));
+                AcceptingChannel<? extends StreamConnection> served = tls
+                        ? TlsAcceptor.wrap(placeholder, builder, acceptor) : acceptor;
+                connections.listen(served, open);
                 addresses.add(tcpAddress(acceptor.getLocalAddress(), channel));
             }
             acceptors.forEach(AcceptingChannel::resumeAccepts);
@@ -243,7 +276,9 @@ public final class UndertowServerStarter {
      *   <li>Keeps serving every connection already accepted. Their responses carry {@code Connection: close}: each
      *       connection is told at its first response after a moment of its own, those moments spread evenly over the
      *       first 200 ms (or {@code timeout} when shorter), then every one; Undertow closes the connection once such
-     *       a response is written. Exchanges already running finish and close theirs the same way.</li>
+     *       a response is written. Exchanges already running finish and close theirs the same way. HTTP/2
+     *       connections that carried an exchange get a GOAWAY naming stream 2147483647 at once, and one second later,
+     *       once no exchange runs on them, Undertow's own GOAWAY naming the last stream taken, which closes them.</li>
      *   <li>Waits until every one of those connections is closed and no exchange is running, at most
      *       {@code timeout}. An idle keep-alive connection is not closed early, since its client may be sending a
      *       request at that very moment: it stays open until its client sends one more request (answered with
@@ -287,6 +322,7 @@ public final class UndertowServerStarter {
         synchronized (acceptPass) {
             // Entered once the accept thread has queued what it accepted before the close (see AdoptedAcceptor).
         }
+        http2.drain();
         drained = false;
         try {
             awaitHandOffs(deadline);

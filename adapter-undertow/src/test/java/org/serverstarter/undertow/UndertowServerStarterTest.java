@@ -57,7 +57,7 @@ class UndertowServerStarterTest {
         channel = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0));
         address = (InetSocketAddress) channel.getLocalAddress();
         listener = UndertowServerStarter.fromEnvironment(Map.of());
-        server = listener.serve(List.of(channel), Undertow.builder().setHandler(app));
+        server = listener.serve(List.of(channel), Undertow.builder().setHandler(app), null);
     }
 
     @AfterEach

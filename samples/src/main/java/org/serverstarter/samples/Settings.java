@@ -16,14 +16,18 @@ import org.serverstarter.adapters.ServerStarter;
  *       from {@code SERVER_STARTER_STATUS_FILE}, and the superdaemon should run with {@code --signal-on-hup=CONT}.
  *       Ignored when {@code NOTIFY_SOCKET} is set: a superdaemon that waits for {@code READY=1}
  *       ({@code start_server --readiness=notify}) retires the old generation itself, once the new one is warm.</li>
+ *   <li>{@code SAMPLE_TLS}, {@code SAMPLE_TLS_KEYSTORE}, {@code SAMPLE_TLS_PASSWORD}: HTTPS with HTTP/2 and HTTP/1.1
+ *       over ALPN instead of plain HTTP/1.1 (see {@link Tls}).</li>
  * </ul>
  *
  * @param starter what the superdaemon passed down
  * @param generation {@code SERVER_STARTER_GENERATION}, 0 when not under a superdaemon
  * @param fallbackPort the port to bind when not under a superdaemon
  * @param slowStartStatusFile the status file to read when slow start is on (and readiness notification is not)
+ * @param tls the keystore to serve HTTPS with, when {@code SAMPLE_TLS} is set
  */
-public record Settings(ServerStarter starter, long generation, int fallbackPort, Optional<Path> slowStartStatusFile) {
+public record Settings(ServerStarter starter, long generation, int fallbackPort, Optional<Path> slowStartStatusFile,
+        Optional<Tls> tls) {
 
     public static Settings fromEnvironment() {
         return from(System.getenv());
@@ -49,12 +53,12 @@ public record Settings(ServerStarter starter, long generation, int fallbackPort,
             }
             statusFile = Optional.of(Path.of(file));
         }
-        return new Settings(starter, starter.generation(), fallbackPort, statusFile);
+        return new Settings(starter, starter.generation(), fallbackPort, statusFile, Tls.from(env));
     }
 
     /** The line a sample prints when it binds its own port. */
     public String fallbackNotice(String app) {
         return app + ": not under a superdaemon (SERVER_STARTER_PORT is not set); listening on 127.0.0.1:"
-                + fallbackPort + " myself, without hot restarts";
+                + fallbackPort + " myself, without hot restarts" + (tls.isPresent() ? ", HTTPS" : "");
     }
 }

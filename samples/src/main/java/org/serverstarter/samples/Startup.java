@@ -17,6 +17,10 @@ public final class Startup {
     public static void run(String name, App app) {
         try {
             app.serve(Settings.fromEnvironment());
+        } catch (IllegalArgumentException e) {
+            // A bad variable: its message says which and what to do.
+            System.err.println(name + ": cannot start: " + e.getMessage());
+            System.exit(1);
         } catch (Exception e) {
             System.err.print(name + ": cannot start: ");
             e.printStackTrace();

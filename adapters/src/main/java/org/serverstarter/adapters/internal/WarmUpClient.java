@@ -9,6 +9,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
+import javax.net.SocketFactory;
 
 /**
  * A new generation's warm-up before it announces readiness: {@code GET} requests to the app itself on a private
@@ -27,6 +28,7 @@ public final class WarmUpClient {
     private final String path;
     private final int requests;
     private final int requestsPerConnection;
+    private final SocketFactory sockets;
 
     /** A loopback listener of the app's own server, opened only for the warm-up. */
     public interface Port {
@@ -58,6 +60,16 @@ public final class WarmUpClient {
      *     character, {@code requests} is negative or {@code requestsPerConnection} is less than 1
      */
     public WarmUpClient(String path, int requests, int requestsPerConnection) {
+        this(path, requests, requestsPerConnection, SocketFactory.getDefault());
+    }
+
+    /**
+     * A warm-up whose connections {@code sockets} makes: an {@code SSLSocketFactory} warms up the TLS handshake and
+     * record layer too, for a listener that serves TLS as the app's inherited sockets do.
+     *
+     * @see #WarmUpClient(String, int, int)
+     */
+    public WarmUpClient(String path, int requests, int requestsPerConnection, SocketFactory sockets) {
         if (!isRequestTarget(path)) {
             throw new IllegalArgumentException("the warm-up path must start with / and hold no space or control "
                     + "character, not \"" + path + "\"");
@@ -72,6 +84,7 @@ public final class WarmUpClient {
         this.path = path;
         this.requests = requests;
         this.requestsPerConnection = requestsPerConnection;
+        this.sockets = sockets;
     }
 
     static boolean isRequestTarget(String path) {
@@ -122,7 +135,7 @@ public final class WarmUpClient {
     private int onOneConnection(InetSocketAddress address, byte[] request, int answeredBefore) {
         int answered = answeredBefore;
         int last = Math.min(requests, answeredBefore + requestsPerConnection);
-        try (Socket socket = new Socket()) {
+        try (Socket socket = sockets.createSocket()) {
             socket.setTcpNoDelay(true);
             socket.connect(address, CONNECT_TIMEOUT_MILLIS);
             socket.setSoTimeout(READ_TIMEOUT_MILLIS);

@@ -4,16 +4,25 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
+import org.eclipse.jetty.server.ConnectionFactory;
 import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
 import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.serverstarter.adapters.Readiness;
 import org.serverstarter.adapters.internal.WarmUpClient;
@@ -21,6 +30,7 @@ import org.serverstarter.jetty.JettyServerStarter;
 import org.serverstarter.samples.Settings;
 import org.serverstarter.samples.SleepParameter;
 import org.serverstarter.samples.Startup;
+import org.serverstarter.samples.Tls;
 import org.serverstarter.samples.WarmUp;
 
 /**
@@ -49,7 +59,9 @@ public final class JettySampleApp {
         JettyServerStarter starter = JettyServerStarter.fromEnvironment();
         if (!starter.isPresent()) {
             System.out.println(settings.fallbackNotice(NAME));
-            ServerConnector own = new ServerConnector(server);
+            ServerConnector own = settings.tls().isPresent()
+                    ? new ServerConnector(server, https(settings.tls().get()).toArray(ConnectionFactory[]::new))
+                    : new ServerConnector(server);
             own.setHost("127.0.0.1");
             own.setPort(settings.fallbackPort());
             server.addConnector(own);
@@ -57,13 +69,19 @@ public final class JettySampleApp {
             server.start();
             return;
         }
-        starter.listen(server);
+        if (settings.tls().isPresent()) {
+            starter.listen(server, socket -> https(settings.tls().get()));
+        } else {
+            starter.listen(server);
+        }
         starter.drainOnShutdown(DRAIN_TIMEOUT);
         server.start();
         System.out.println(NAME + ": generation " + settings.generation() + " pid " + ProcessHandle.current().pid()
                 + " serving " + server.getConnectors().length + " inherited socket(s)");
         WarmUp.thenAnnounce(settings, NAME, new WarmUpClient.Port() {
-            private final ServerConnector warmUp = new ServerConnector(server, 1, 1);
+            private final ServerConnector warmUp = settings.tls().isPresent()
+                    ? new ServerConnector(server, 1, 1, https(settings.tls().get()).toArray(ConnectionFactory[]::new))
+                    : new ServerConnector(server, 1, 1);
 
             @Override
             public InetSocketAddress open() throws Exception {
@@ -80,6 +98,27 @@ public final class JettySampleApp {
                 server.removeConnector(warmUp);
             }
         });
+    }
+
+    /**
+     * Jetty's own TLS set-up, HTTP/2 and HTTP/1.1 over ALPN (HTTP/1.1 for clients that offer neither), for one
+     * connector: each connector gets factories of its own. The keystore is read when the connector starts.
+     */
+    private static List<ConnectionFactory> https(Tls tls) {
+        HttpConfiguration config = new HttpConfiguration();
+        SecureRequestCustomizer secure = new SecureRequestCustomizer();
+        // One certificate for 127.0.0.1, ::1 and localhost; clients of an IP address send no SNI to check.
+        secure.setSniHostCheck(false);
+        config.addCustomizer(secure);
+        HttpConnectionFactory http11 = new HttpConnectionFactory(config);
+        HTTP2ServerConnectionFactory h2 = new HTTP2ServerConnectionFactory(config);
+        ALPNServerConnectionFactory alpn = new ALPNServerConnectionFactory();
+        alpn.setDefaultProtocol(http11.getProtocol());
+        SslContextFactory.Server keys = new SslContextFactory.Server();
+        keys.setKeyStorePath(tls.keystore().toString());
+        keys.setKeyStoreType("PKCS12");
+        keys.setKeyStorePassword(tls.password());
+        return List.of(new SslConnectionFactory(keys, alpn.getProtocol()), alpn, h2, http11);
     }
 
     /** {@code GET /} and {@code GET /sleep?ms=N}; both carry {@code X-Generation}. */

@@ -1,6 +1,7 @@
 package org.serverstarter.samples.undertow;
 
 import io.undertow.Undertow;
+import io.undertow.UndertowOptions;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.Headers;
@@ -12,6 +13,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Deque;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
 import org.serverstarter.adapters.Readiness;
 import org.serverstarter.adapters.internal.WarmUpClient;
 import org.serverstarter.samples.Settings;
@@ -41,14 +43,20 @@ public final class UndertowSampleApp {
         Readiness.deferReady();
         UndertowServerStarter starter = UndertowServerStarter.fromEnvironment();
         Undertow.Builder builder = Undertow.builder().setHandler(app);
+        // Under SAMPLE_TLS: Undertow's own HTTPS set-up, HTTP/2 and HTTP/1.1 over ALPN; the keystore is read now.
+        SSLContext tls = settings.tls().isPresent() ? settings.tls().get().serverContext() : null;
+        if (tls != null) {
+            builder.setServerOption(UndertowOptions.ENABLE_HTTP2, true);
+        }
         if (!starter.isPresent()) {
             System.out.println(settings.fallbackNotice(NAME));
-            Undertow own = builder.addHttpListener(settings.fallbackPort(), "127.0.0.1").build();
+            Undertow own = (tls != null ? builder.addHttpsListener(settings.fallbackPort(), "127.0.0.1", tls)
+                    : builder.addHttpListener(settings.fallbackPort(), "127.0.0.1")).build();
             own.start();
             Runtime.getRuntime().addShutdownHook(new Thread(own::stop));
             return;
         }
-        starter.listen(builder);
+        starter.listen(builder, tls);
         starter.drainOnShutdown(DRAIN_TIMEOUT);
         System.out.println(NAME + ": generation " + settings.generation() + " pid " + ProcessHandle.current().pid()
                 + " serving " + starter.addresses());
@@ -58,8 +66,9 @@ public final class UndertowSampleApp {
 
             @Override
             public InetSocketAddress open() {
-                warmUp = Undertow.builder().setIoThreads(1).setWorkerThreads(1)
-                        .addHttpListener(0, "127.0.0.1").setHandler(app).build();
+                Undertow.Builder warm = Undertow.builder().setIoThreads(1).setWorkerThreads(1).setHandler(app);
+                warmUp = (tls != null ? warm.addHttpsListener(0, "127.0.0.1", tls)
+                        : warm.addHttpListener(0, "127.0.0.1")).build();
                 warmUp.start();
                 return (InetSocketAddress) warmUp.getListenerInfo().get(0).getAddress();
             }

@@ -1,0 +1,78 @@
+package org.serverstarter.samples;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.util.Map;
+import java.util.Optional;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+
+/**
+ * The keystore a sample serves HTTPS with when {@code SAMPLE_TLS} is set (not empty, not {@code 0}):
+ * {@code SAMPLE_TLS_KEYSTORE} (a PKCS12 file; default {@code tls/keystore.p12} beside {@code samples.jar}, which
+ * {@code mvn package} creates with {@code samples/tls/generate}) and {@code SAMPLE_TLS_PASSWORD} (default
+ * {@code changeit}). The keystore is read when the generation starts, so replacing it and restarting rotates the
+ * certificate.
+ *
+ * @param keystore the PKCS12 keystore with the server's key and certificate
+ * @param password the keystore's password, also the key's
+ */
+public record Tls(Path keystore, String password) {
+    static final String DEFAULT_PASSWORD = "changeit";
+
+    static Optional<Tls> from(Map<String, String> env) {
+        String enabled = env.getOrDefault("SAMPLE_TLS", "");
+        if (enabled.isEmpty() || enabled.equals("0")) {
+            return Optional.empty();
+        }
+        String keystore = env.getOrDefault("SAMPLE_TLS_KEYSTORE", "");
+        Path path = keystore.isEmpty() ? defaultKeystore() : Path.of(keystore);
+        if (!Files.isReadable(path)) {
+            throw new IllegalArgumentException("SAMPLE_TLS is set but the keystore " + path + " is not readable: build"
+                    + " the samples (mvn package) or set SAMPLE_TLS_KEYSTORE");
+        }
+        return Optional.of(new Tls(path, env.getOrDefault("SAMPLE_TLS_PASSWORD", DEFAULT_PASSWORD)));
+    }
+
+    private static Path defaultKeystore() {
+        try {
+            Path jar = Path.of(Tls.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            return jar.resolveSibling("tls").resolve("keystore.p12");
+        } catch (URISyntaxException | RuntimeException e) {
+            return Path.of("samples/target/tls/keystore.p12");
+        }
+    }
+
+    /** The keystore, loaded now. */
+    public KeyStore load() throws GeneralSecurityException, IOException {
+        KeyStore store = KeyStore.getInstance("PKCS12");
+        try (InputStream in = Files.newInputStream(keystore)) {
+            store.load(in, password.toCharArray());
+        }
+        return store;
+    }
+
+    /** A server context with the keystore's key and certificate. */
+    public SSLContext serverContext() throws GeneralSecurityException, IOException {
+        KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        keys.init(load(), password.toCharArray());
+        SSLContext context = SSLContext.getInstance("TLS");
+        context.init(keys.getKeyManagers(), null, null);
+        return context;
+    }
+
+    /** A client context that trusts the keystore's own certificate, for the warm-up. */
+    public SSLContext clientContext() throws GeneralSecurityException, IOException {
+        TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        trust.init(load());
+        SSLContext context = SSLContext.getInstance("TLS");
+        context.init(null, trust.getTrustManagers(), null);
+        return context;
+    }
+}

@@ -1,0 +1,369 @@
+package org.serverstarter.samples;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.KeyStore;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpURI;
+import org.eclipse.jetty.http.HttpVersion;
+import org.eclipse.jetty.http.MetaData;
+import org.eclipse.jetty.http2.api.Session;
+import org.eclipse.jetty.http2.api.Stream;
+import org.eclipse.jetty.http2.client.HTTP2Client;
+import org.eclipse.jetty.http2.frames.GoAwayFrame;
+import org.eclipse.jetty.http2.frames.HeadersFrame;
+import org.eclipse.jetty.http2.frames.ResetFrame;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.serverstarter.testkit.Await;
+import org.serverstarter.testkit.Ports;
+import org.serverstarter.testkit.Repo;
+import org.serverstarter.testkit.StarterProcess;
+import org.serverstarter.testkit.StatusFile;
+import org.serverstarter.testkit.Superdaemon;
+
+/**
+ * The Jetty and Undertow samples under {@code SAMPLE_TLS=1} and our start_server: HTTPS with HTTP/2 and HTTP/1.1 over
+ * ALPN seen by curl, restarts under h2load, an idle HTTP/2 connection that moves to the next generation after a
+ * graceful two-step GOAWAY, and a certificate rotation by HUP (docs/tls.md).
+ */
+class TlsIT {
+    private static final Duration DEADLINE = Duration.ofSeconds(60);
+    private static final Path CERT = Repo.root().resolve("samples/target/tls/cert.pem");
+    private static final Path KEYSTORE = Repo.root().resolve("samples/target/tls/keystore.p12");
+    private static final int H2LOAD_CLIENTS = 4;
+    private static final int H2LOAD_STREAMS = 4;
+    private static final int RESTARTS = 2;
+    private static final Pattern H2LOAD_REQUESTS = Pattern.compile("requests: (\\d+) total, (\\d+) started, (\\d+) "
+            + "done, (\\d+) succeeded, (\\d+) failed, (\\d+) errored, (\\d+) timeout");
+    private static final Pattern H2LOAD_2XX = Pattern.compile("status codes: (\\d+) 2xx");
+
+    /**
+     * curl gets HTTP/2 and HTTP/1.1 through ALPN; then h2load keeps {@value #H2LOAD_CLIENTS} HTTP/2 connections busy
+     * while the sample restarts {@value #RESTARTS} times. Every request h2load sent must be answered with a 2xx. h2load
+     * also counts as failed the requests it did not send because the connection it meant to use had been told GOAWAY
+     * (its "Process Request Failure" line, at most one per client and restart, for at most its
+     * {@value #H2LOAD_STREAMS} streams).
+     */
+    @ParameterizedTest(name = "{0} over TLS under h2load")
+    @ValueSource(strings = {"jetty", "undertow"})
+    @Timeout(value = 3, unit = TimeUnit.MINUTES)
+    void servesH2AndHttp11OverAlpnAndRestartsUnderH2load(String app, @TempDir Path dir) throws Exception {
+        assumeTools();
+        int port = Ports.freeTcpPort();
+        Path status = dir.resolve("status");
+        try (StarterProcess starter = start(app, port, status, Map.of(), dir)) {
+            long first = awaitOnlyGeneration(starter, status, 0);
+            String url = "https://127.0.0.1:" + port + "/";
+            assertEquals("2 " + first, curl(dir, "--http2", url), "curl --http2 (ALPN h2)");
+            assertEquals("1.1 " + first, curl(dir, "--http1.1", url), "curl --http1.1 (ALPN http/1.1)");
+
+            Path h2loadOut = dir.resolve("h2load.out");
+            Process h2load = new ProcessBuilder("h2load", "-c", Integer.toString(H2LOAD_CLIENTS), "-m",
+                    Integer.toString(H2LOAD_STREAMS), "-D", "14", url).redirectErrorStream(true).redirectOutput(h2loadOut.toFile()).start();
+            try {
+                long generation = first;
+                for (int i = 0; i < RESTARTS; i++) {
+                    // h2load has connected long before the new generation, warming up for seconds, takes over.
+                    starter.signal("HUP");
+                    generation = awaitOnlyGeneration(starter, status, generation);
+                }
+                assertTrue(h2load.waitFor(60, TimeUnit.SECONDS), "h2load ran past its 14 s");
+            } finally {
+                h2load.destroyForcibly();
+            }
+            String out = Files.readString(h2loadOut);
+            Matcher requests = H2LOAD_REQUESTS.matcher(out);
+            Matcher ok = H2LOAD_2XX.matcher(out);
+            assertTrue(requests.find() && ok.find(), "h2load's summary:\n" + out);
+            long done = Long.parseLong(requests.group(3));
+            long succeeded = Long.parseLong(requests.group(4));
+            long failed = Long.parseLong(requests.group(5));
+            long timeouts = Long.parseLong(requests.group(7));
+            assertTrue(succeeded > 0, out);
+            assertEquals(succeeded, Long.parseLong(ok.group(1)), "every answer a 2xx:\n" + out);
+            assertEquals(0, timeouts, out);
+            assertEquals(done, succeeded + failed, out);
+            // What h2load counts as failed besides: the requests a client had yet to send when its connection was
+            // told GOAWAY (h2load does not move them to its next connection), reported in one line per client.
+            long declined = out.lines().filter(line -> line.startsWith("Process Request Failure:")).count();
+            assertTrue(declined <= (long) H2LOAD_CLIENTS * RESTARTS && failed <= (long) H2LOAD_CLIENTS
+                    * H2LOAD_STREAMS * RESTARTS, "failures beyond the requests h2load declined to send:\n" + out);
+            System.out.println("TlsIT " + app + ": h2load " + requests.group() + " over " + RESTARTS + " restarts");
+            starter.signal("TERM");
+            assertEquals(0, starter.awaitExit(DEADLINE), starter.output());
+        }
+    }
+
+    /**
+     * A client that keeps its HTTP/2 connection open and idle gets, on the restart, a graceful GOAWAY in its two steps
+     * (the highest stream id, then the last one served: Jetty's own, the adapter's for Undertow), the connection
+     * closes, and the client's next request, on a new connection, reaches the new generation.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"jetty", "undertow"})
+    @Timeout(value = 2, unit = TimeUnit.MINUTES)
+    void idleHttp2ConnectionMovesAfterTwoStepGoAway(String app, @TempDir Path dir) throws Exception {
+        assumeTools();
+        int port = Ports.freeTcpPort();
+        Path status = dir.resolve("status");
+        SslContextFactory.Client tls = clientTls();
+        HTTP2Client client = new HTTP2Client();
+        client.getClientConnector().setSslContextFactory(tls);
+        client.start();
+        try (StarterProcess starter = start(app, port, status, Map.of(), dir)) {
+            long first = awaitOnlyGeneration(starter, status, 0);
+            InetSocketAddress address = new InetSocketAddress("127.0.0.1", port);
+            List<Integer> goAways = new CopyOnWriteArrayList<>();
+            CompletableFuture<Void> closed = new CompletableFuture<>();
+            Session session = client.connect(tls, address, new Session.Listener() {
+                @Override
+                public void onGoAway(Session session, GoAwayFrame frame) {
+                    goAways.add(frame.getLastStreamId());
+                }
+
+                @Override
+                public void onClose(Session session, GoAwayFrame frame, Callback callback) {
+                    closed.complete(null);
+                    callback.succeeded();
+                }
+            }).get(10, TimeUnit.SECONDS);
+            assertEquals(Long.toString(first), get(session, port), "the first request");
+
+            starter.signal("HUP");
+            long second = awaitOnlyGeneration(starter, status, first);
+            closed.get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
+            assertEquals(List.of(Integer.MAX_VALUE, 1), goAways,
+                    "GOAWAY last-stream-ids: first the graceful one, then the one stream served");
+
+            Session next = client.connect(tls, address, new Session.Listener() {}).get(10, TimeUnit.SECONDS);
+            assertEquals(Long.toString(second), get(next, port), "the request after the restart");
+            starter.signal("TERM");
+            assertEquals(0, starter.awaitExit(DEADLINE), starter.output());
+        } finally {
+            client.stop();
+        }
+    }
+
+    /**
+     * Certificate rotation is a restart: the keystore is replaced (by a rename, as a deploy hook does), start_server
+     * gets HUP, and new connections see the new certificate, while a client that connects again and again all along
+     * never fails.
+     */
+    @Test
+    @Timeout(value = 2, unit = TimeUnit.MINUTES)
+    void hupRotatesTheCertificate(@TempDir Path dir) throws Exception {
+        assumeTools();
+        Path keystore = dir.resolve("keystore.p12");
+        Files.copy(KEYSTORE, keystore);
+        Path next = dir.resolve("next");
+        Process generate = new ProcessBuilder(Repo.root().resolve("samples/tls/generate").toString(),
+                next.toString(), "rotated").redirectErrorStream(true).start();
+        assertTrue(generate.waitFor(60, TimeUnit.SECONDS) && generate.exitValue() == 0,
+                new String(generate.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+        SSLContext trustingBoth = trusting(KEYSTORE, next.resolve("keystore.p12"));
+        int port = Ports.freeTcpPort();
+        Path status = dir.resolve("status");
+        try (StarterProcess starter = start("jetty", port, status,
+                Map.of("SAMPLE_TLS_KEYSTORE", keystore.toString()), dir)) {
+            long first = awaitOnlyGeneration(starter, status, 0);
+            Handshakes handshakes = new Handshakes(trustingBoth, port);
+            try {
+                Await.until("a handshake with the first certificate", DEADLINE,
+                        () -> handshakes.subjects().contains("CN=server-starter sample"));
+                Files.move(next.resolve("keystore.p12"), keystore, StandardCopyOption.REPLACE_EXISTING,
+                        StandardCopyOption.ATOMIC_MOVE);
+                starter.signal("HUP");
+                awaitOnlyGeneration(starter, status, first);
+                Await.until("a handshake with the new certificate", DEADLINE,
+                        () -> handshakes.subjects().contains("CN=rotated"));
+            } finally {
+                handshakes.close();
+            }
+            assertEquals(List.of(), handshakes.failures(), "failed connections");
+            starter.signal("TERM");
+            assertEquals(0, starter.awaitExit(DEADLINE), starter.output());
+        }
+    }
+
+    /** New TLS connections, one after another, each with one HTTP/1.1 request; at most 20,000 or 100 s. */
+    private static final class Handshakes {
+        private final Set<String> subjects = ConcurrentHashMap.newKeySet();
+        private final List<String> failures = Collections.synchronizedList(new ArrayList<>());
+        private final AtomicBoolean stop = new AtomicBoolean();
+        private final AtomicLong done = new AtomicLong();
+        private final Thread thread;
+
+        Handshakes(SSLContext context, int port) {
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(100);
+            thread = new Thread(() -> {
+                while (!stop.get() && done.get() < 20_000 && System.nanoTime() < end) {
+                    try (SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", port)) {
+                        socket.setSoTimeout(10_000);
+                        socket.startHandshake();
+                        String subject = ((X509Certificate) socket.getSession().getPeerCertificates()[0])
+                                .getSubjectX500Principal().getName();
+                        OutputStream out = socket.getOutputStream();
+                        out.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+                                .getBytes(StandardCharsets.US_ASCII));
+                        out.flush();
+                        InputStream in = socket.getInputStream();
+                        String answer = new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
+                        if (!answer.startsWith("HTTP/1.1 200")) {
+                            failures.add(answer.lines().findFirst().orElse("(nothing)"));
+                        }
+                        subjects.add(subject);
+                    } catch (IOException e) {
+                        failures.add(e.toString());
+                    }
+                    done.incrementAndGet();
+                }
+            }, "tls-handshakes");
+            thread.start();
+        }
+
+        Set<String> subjects() {
+            return subjects;
+        }
+
+        List<String> failures() {
+            return List.copyOf(failures);
+        }
+
+        void close() throws InterruptedException {
+            stop.set(true);
+            thread.join(TimeUnit.SECONDS.toMillis(30));
+        }
+    }
+
+    private static void assumeTools() {
+        assumeTrue(Superdaemon.JAVA.isAvailable(), "superdaemon/target/start_server.jar is not built");
+        assumeTrue(Files.isReadable(KEYSTORE), "samples/target/tls is not built (mvn package)");
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/h2load")), "h2load (nghttp2-client) is not installed");
+    }
+
+    private static StarterProcess start(String app, int port, Path status, Map<String, String> env, Path dir) {
+        Map<String, String> all = new HashMap<>(env);
+        all.put("SAMPLE_TLS", "1");
+        return StarterProcess.start(Superdaemon.JAVA, List.of("--port=127.0.0.1:" + port, "--readiness=notify",
+                "--ready-timeout=60", "--status-file=" + status, "--",
+                Repo.root().resolve("samples/" + app + "/run").toString()), all, dir);
+    }
+
+    /** Waits until the only generation left is newer than {@code older}; returns it. */
+    private static long awaitOnlyGeneration(StarterProcess starter, Path status, long older) {
+        try {
+            SortedMap<Long, Long> generations = StatusFile.awaitGenerations(status,
+                    gens -> gens.size() == 1 && gens.firstKey() > older, DEADLINE);
+            return generations.firstKey();
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "\nstart_server output:\n" + starter.output(), e);
+        }
+    }
+
+    /** curl's HTTP version and the X-Generation it got, e.g. "2 1". */
+    private static String curl(Path dir, String version, String url) throws Exception {
+        Process curl = new ProcessBuilder("curl", "-sS", "--max-time", "10", version, "--cacert", CERT.toString(),
+                "-o", "/dev/null", "-w", "%{http_version} %header{x-generation}", url)
+                .directory(dir.toFile()).redirectErrorStream(true).start();
+        String out = new String(curl.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        assertTrue(curl.waitFor(20, TimeUnit.SECONDS), "curl did not end");
+        assertEquals(0, curl.exitValue(), out);
+        return out;
+    }
+
+    private static SslContextFactory.Client clientTls() {
+        SslContextFactory.Client tls = new SslContextFactory.Client();
+        tls.setTrustStorePath(KEYSTORE.toString());
+        tls.setTrustStoreType("PKCS12");
+        tls.setTrustStorePassword(Tls.DEFAULT_PASSWORD);
+        return tls;
+    }
+
+    /** GET / on a new stream of {@code session}; returns its X-Generation. */
+    private static String get(Session session, int port) throws Exception {
+        MetaData.Request request = new MetaData.Request("GET",
+                HttpURI.from("https://127.0.0.1:" + port + "/"), HttpVersion.HTTP_2, HttpFields.EMPTY);
+        CompletableFuture<String> generation = new CompletableFuture<>();
+        session.newStream(new HeadersFrame(request, null, true), new Stream.Listener() {
+            @Override
+            public void onHeaders(Stream stream, HeadersFrame frame) {
+                MetaData.Response response = (MetaData.Response) frame.getMetaData();
+                if (response.getStatus() != 200) {
+                    generation.completeExceptionally(new AssertionError("status " + response.getStatus()));
+                }
+                generation.complete(response.getHttpFields().get("X-Generation"));
+                stream.demand();
+            }
+
+            @Override
+            public void onDataAvailable(Stream stream) {
+                Stream.Data data = stream.readData();
+                if (data != null) {
+                    data.release();
+                    if (data.frame().isEndStream()) {
+                        return;
+                    }
+                }
+                stream.demand();
+            }
+
+            @Override
+            public void onReset(Stream stream, ResetFrame frame, Callback callback) {
+                generation.completeExceptionally(new AssertionError("stream reset: " + frame));
+                callback.succeeded();
+            }
+        }).get(10, TimeUnit.SECONDS);
+        return generation.get(10, TimeUnit.SECONDS);
+    }
+
+    private static SSLContext trusting(Path... keystores) throws Exception {
+        KeyStore trusted = KeyStore.getInstance("PKCS12");
+        trusted.load(null, null);
+        int n = 0;
+        for (Path path : keystores) {
+            KeyStore store = new Tls(path, Tls.DEFAULT_PASSWORD).load();
+            trusted.setCertificateEntry("cert" + n++, store.getCertificate("sample"));
+        }
+        TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        trust.init(trusted);
+        SSLContext context = SSLContext.getInstance("TLS");
+        context.init(null, trust.getTrustManagers(), null);
+        return context;
+    }
+}
