@@ -7,12 +7,10 @@ import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
-import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
 import java.io.IOException;
 import java.net.SocketAddress;
-import java.net.UnixDomainSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,6 +24,7 @@ import org.serverstarter.adapters.internal.Contract;
 import org.serverstarter.adapters.internal.Notify;
 import org.serverstarter.netty.NettyServerStarter;
 import org.serverstarter.netty.NettyServerStarter.Transport;
+import org.serverstarter.netty.internal.AdoptedBind;
 import org.serverstarter.netty.internal.EpollAdoption;
 import org.serverstarter.netty.internal.NioAdoption;
 
@@ -150,9 +149,8 @@ public final class GrpcServerStarter {
                 ServerChannel channel = transport == Transport.EPOLL
                         ? EpollAdoption.adopt(socket) : NioAdoption.adopt(socket);
                 adopted.add(channel);
-                SocketAddress address = address(socket, transport);
-                channel.pipeline().addFirst(InheritedBind.NAME, new InheritedBind(socket, address));
-                addresses.add(address);
+                addresses.add(AdoptedBind.install(channel, socket, "grpc-netty", "this grpc-netty no longer makes its "
+                        + "server channels in the order of its listen addresses"));
             }
         } catch (RuntimeException e) {
             adopted.forEach(Channel::close);
@@ -176,15 +174,6 @@ public final class GrpcServerStarter {
     /** The worker event loops of the builder {@link #serverBuilder} made, for tests that hold them up. */
     synchronized EventLoopGroup workers() {
         return workers;
-    }
-
-    /** The socket's own address: what grpc-netty reports before it starts, and what {@link InheritedBind} checks. */
-    private static SocketAddress address(InheritedSocket socket, Transport transport) {
-        if (!socket.isUnix()) {
-            return socket.tcpAddress().orElseThrow();
-        }
-        String path = socket.unixPath().orElseThrow().toString();
-        return transport == Transport.EPOLL ? new DomainSocketAddress(path) : UnixDomainSocketAddress.of(path);
     }
 
     /**

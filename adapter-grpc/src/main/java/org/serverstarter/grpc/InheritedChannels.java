@@ -9,8 +9,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * The channel factory of a {@code NettyServerBuilder} made by {@link GrpcServerStarter#serverBuilder()}: grpc-netty's
  * {@code NettyServer.start} asks it for one server channel per listen address, in the order of those addresses, and
- * gets the adopted channel of the inherited socket at that place. {@link InheritedBind} checks each channel's address
- * at its bind, so that a grpc-netty asking in another order fails instead of serving a socket under another's name.
+ * gets the adopted channel of the inherited socket at that place. adapter-netty's {@code AdoptedBind} checks each
+ * channel's address at its bind, so that a grpc-netty asking in another order fails instead of serving a socket under
+ * another's name.
  */
 final class InheritedChannels implements ChannelFactory<ServerChannel> {
     private final List<ServerChannel> channels;

@@ -51,7 +51,7 @@ class GrpcNettyInternalsTest {
             int index = made.size();
             ServerChannel channel = new NioServerSocketChannel();
             made.add(channel);
-            // As GrpcServerStarter's InheritedBind: a handler in place before grpc-netty's bootstrap sees the channel.
+            // As GrpcServerStarter's AdoptedBind: a handler in place before grpc-netty's bootstrap sees the channel.
             channel.pipeline().addFirst(new ChannelOutboundHandlerAdapter() {
                 @Override
                 public void bind(ChannelHandlerContext ctx, SocketAddress address, ChannelPromise promise) {

@@ -4,18 +4,15 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
-import io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.ServerSocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.SocketAddress;
-import java.net.UnixDomainSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -32,6 +29,7 @@ import org.serverstarter.adapters.StarterException;
 import org.serverstarter.adapters.internal.Contract;
 import org.serverstarter.adapters.internal.Drain;
 import org.serverstarter.adapters.internal.Notify;
+import org.serverstarter.netty.internal.AdoptedBind;
 import org.serverstarter.netty.internal.EpollAdoption;
 import org.serverstarter.netty.internal.HttpDrainHandler;
 import org.serverstarter.netty.internal.NioAdoption;
@@ -175,7 +173,8 @@ public final class ReactorNettyServerStarter {
      * The returned server can be bound once.
      *
      * <p>Apply it last: a later {@code runOn} replaces what serves the socket (the bind then fails with "address already
-     * in use", as {@code bindAddress} is the socket's own address), and a later {@code bindAddress} is ignored.
+     * in use", as {@code bindAddress} is the socket's own address), and a later {@code bindAddress} fails the bind,
+     * naming the socket.
      *
      * <p>Every bound server also watches the superdaemon's lifeline ({@link ServerStarter#watchLifeline()}), and the
      * one that completes the set of inherited sockets sends {@code READY=1} (see {@link #bind(HttpServer, List)}).
@@ -197,6 +196,7 @@ public final class ReactorNettyServerStarter {
         }
         boolean preferNative = server.configuration().isPreferNative();
         InheritedLoopResources inherited;
+        SocketAddress address;
         synchronized (this) {
             if (adopted.containsKey(entry.fd())) {
                 // A second channel on the same fd would close it under the first.
@@ -204,29 +204,18 @@ public final class ReactorNettyServerStarter {
             }
             ServerChannel channel = newChannel(entry,
                     loops.onChannelClass(ServerSocketChannel.class, loops.onServerSelect(preferNative)));
-            channel.pipeline().addFirst(AlreadyListening.NAME, AlreadyListening.INSTANCE);
+            address = AdoptedBind.install(channel, entry, "Reactor Netty", "a bindAddress set after adopt replaces "
+                    + "the socket's own address");
             adopted.put(entry.fd(), channel);
             inherited = new InheritedLoopResources(loops, entry, channel, childLoops::add);
         }
         ServerChannel channel = inherited.channel();
-        SocketAddress address = bindAddress(entry, channel);
         return server.runOn(inherited, preferNative)
                 // Should Reactor Netty ever make the server channel some other way, it binds a new socket to this
                 // address, and that fails with "address already in use" instead of serving a socket of its own.
                 .bindAddress(() -> address)
                 .doOnChannelInit(this::connectionOpened)
                 .doOnBound(bound -> served(entry, channel, bound));
-    }
-
-    /** The socket's own address, of the type Reactor Netty's bind on this transport takes for it. */
-    private static SocketAddress bindAddress(InheritedSocket socket, ServerChannel channel) {
-        if (!socket.isUnix()) {
-            return socket.tcpAddress().orElseThrow();
-        }
-        String path = socket.unixPath().orElseThrow().toString();
-        // Reactor Netty on NIO binds unix sockets with the JDK's address type, on epoll with Netty's.
-        return channel instanceof EpollServerDomainSocketChannel
-                ? new DomainSocketAddress(path) : UnixDomainSocketAddress.of(path);
     }
 
     private static ServerChannel newChannel(InheritedSocket socket, Class<? extends ServerSocketChannel> kind) {
