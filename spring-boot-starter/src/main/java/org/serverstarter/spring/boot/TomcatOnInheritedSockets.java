@@ -77,14 +77,16 @@ final class TomcatOnInheritedSockets {
 
     /**
      * Copies what {@code from} was configured with onto {@code to}, TLS aside: every simple property, then upgrade
-     * protocols (HTTP/2 with {@code server.http2.enabled}).
+     * protocols (HTTP/2 with {@code server.http2.enabled}), each a copy of its own: a connector tells its upgrade
+     * protocols which HTTP/1.1 protocol they serve when it starts, so a shared one would take the last connector's
+     * (HTTP/2 refusing {@code https} streams on a TLS connector once the plain warm-up connector started).
      */
     static void copyConfiguration(Connector from, Connector to) {
         Predicate<String> copied = name -> !NOT_COPIED.contains(name) && !TLS.contains(name);
         copyProperties(from, to, copied);
         copyProperties(from.getProtocolHandler(), to.getProtocolHandler(), copied);
         for (UpgradeProtocol upgrade : from.findUpgradeProtocols()) {
-            to.addUpgradeProtocol(upgrade);
+            to.addUpgradeProtocol(copyOf(upgrade));
         }
         if (from.getProtocolHandler() instanceof AbstractProtocol<?> protocol && protocol.getExecutor() != null) {
             // Boot's virtual-thread executor, say: shared with the connectors that replace the one it was made for.
@@ -103,6 +105,18 @@ final class TomcatOnInheritedSockets {
         for (SSLHostConfig tls : from.findSslHostConfigs()) {
             to.addSslHostConfig(tls);
         }
+    }
+
+    private static UpgradeProtocol copyOf(UpgradeProtocol upgrade) {
+        UpgradeProtocol copy;
+        try {
+            copy = upgrade.getClass().getConstructor().newInstance();
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("server-starter: cannot copy the upgrade protocol "
+                    + upgrade.getClass().getName() + " onto the inherited sockets' connectors: " + e, e);
+        }
+        copyProperties(upgrade, copy, name -> true);
+        return copy;
     }
 
     private static void copyProperties(Object from, Object to, Predicate<String> copied) {

@@ -3,6 +3,7 @@ package org.serverstarter.spring.boot;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.apache.catalina.connector.Connector;
@@ -19,7 +20,10 @@ class TomcatOnInheritedSocketsTest {
         boots.setPort(8080);
         boots.setURIEncoding("ISO-8859-1");
         boots.setMaxPostSize(1234);
-        boots.addUpgradeProtocol(new Http2Protocol());
+        Http2Protocol http2 = new Http2Protocol();
+        http2.setMaxConcurrentStreams(42);
+        http2.setReadTimeout(7654);
+        boots.addUpgradeProtocol(http2);
         AbstractHttp11Protocol<?> protocol = (AbstractHttp11Protocol<?>) boots.getProtocolHandler();
         protocol.setMaxThreads(17);
         protocol.setKeepAliveTimeout(4321);
@@ -37,7 +41,12 @@ class TomcatOnInheritedSocketsTest {
         assertEquals("on", copied.getCompression());
         assertEquals("ISO-8859-1", inherited.getURIEncoding());
         assertEquals(1234, inherited.getMaxPostSize());
-        assertArrayEquals(boots.findUpgradeProtocols(), inherited.findUpgradeProtocols());
+        // Its own HTTP/2, with Boot's settings: a connector binds its upgrade protocols to itself when it starts.
+        Http2Protocol copiedHttp2 = (Http2Protocol) inherited.findUpgradeProtocols()[0];
+        assertEquals(1, inherited.findUpgradeProtocols().length);
+        assertNotSame(http2, copiedHttp2);
+        assertEquals(42, copiedHttp2.getMaxConcurrentStreams());
+        assertEquals(7654, copiedHttp2.getReadTimeout());
         assertEquals(39001, inherited.getPort());
         assertEquals("http", inherited.getScheme());
     }
