@@ -33,6 +33,7 @@ import org.serverstarter.adapters.internal.Contract;
 import org.serverstarter.adapters.internal.Drain;
 import org.serverstarter.adapters.internal.Notify;
 import org.serverstarter.netty.internal.EpollAdoption;
+import org.serverstarter.netty.internal.Http2GoAway;
 import org.serverstarter.netty.internal.HttpDrainHandler;
 import org.serverstarter.netty.internal.NioAdoption;
 
@@ -65,6 +66,8 @@ import org.serverstarter.netty.internal.NioAdoption;
  * wraps the fd in a JDK channel, which needs {@code --add-opens=java.base/sun.nio.ch=ALL-UNNAMED}.
  */
 public final class NettyServerStarter {
+    /** Whether {@code netty-codec-http2} is on the class path: only then can a connection speak HTTP/2. */
+    private static final boolean HTTP2 = isPresent("io.netty.handler.codec.http2.Http2ConnectionHandler");
 
     /**
      * The Netty transport of the event loops. The channels this class creates must match the event loop group the
@@ -277,6 +280,11 @@ public final class NettyServerStarter {
                 loop.submit(() -> { }).awaitUninterruptibly(remainingMillis(deadline));
             }
         }
+        if (HTTP2) {
+            for (Channel connection : connections) {
+                Http2GoAway.begin(connection, Http2GoAway.GRACE);
+            }
+        }
         boolean idle;
         try {
             idle = drain.awaitIdle(Duration.ofNanos(deadline - System.nanoTime()));
@@ -299,6 +307,15 @@ public final class NettyServerStarter {
      */
     public void drainOnShutdown(Duration timeout) {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> drain(timeout), "server-starter-drain"));
+    }
+
+    private static boolean isPresent(String className) {
+        try {
+            Class.forName(className, false, NettyServerStarter.class.getClassLoader());
+            return true;
+        } catch (ClassNotFoundException | LinkageError e) {
+            return false;
+        }
     }
 
     private static long remainingMillis(long deadline) {
