@@ -1,5 +1,7 @@
 package org.serverstarter.samples;
 
+import java.io.IOException;
+import java.security.GeneralSecurityException;
 import java.util.List;
 import org.serverstarter.adapters.Readiness;
 import org.serverstarter.adapters.SlowStart;
@@ -53,6 +55,10 @@ public final class WarmUp {
             client.warmUp(port);
         } catch (WarmUpClient.Failure e) {
             System.err.println(app + ": " + e.getMessage() + "; exiting without replacing the older generations");
+            System.exit(1);
+        } catch (GeneralSecurityException | IOException e) {
+            System.err.println(app + ": warm-up: cannot trust the sample's own certificate: " + e
+                    + "; exiting without replacing the older generations");
             System.exit(1);
         }
         long millis = (System.nanoTime() - start) / 1_000_000;
