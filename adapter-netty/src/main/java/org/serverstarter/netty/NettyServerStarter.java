@@ -246,7 +246,10 @@ public final class NettyServerStarter {
     /**
      * Drains this process: closes the server channels (this process's copies of the fds only, so the next
      * generation keeps accepting on the same sockets), lets the connections finish their requests and close
-     * themselves, and at the deadline closes the connections that are left. Blocks until then. Sends
+     * themselves, and at the deadline closes the connections that are left. Each HTTP/2 connection (one whose
+     * pipeline has an {@code Http2ConnectionHandler}, such as {@code Http2FrameCodec}, now or once ALPN chose h2) gets
+     * a graceful GOAWAY in two steps: the highest stream id, then one second later the last stream taken; it closes
+     * once its active streams have closed. Blocks until then. Sends
      * {@code STOPPING=1} to {@code NOTIFY_SOCKET}, when that is set, as it begins.
      *
      * @return true when every request finished and every connection closed before the deadline
