@@ -20,7 +20,8 @@ import java.util.concurrent.TimeUnit;
  * <p>Both frames go through the connection's own {@link Http2ConnectionHandler} (which {@code Http2FrameCodec} is,
  * and so Reactor Netty's HTTP/2 codec), whose {@code goAway} accepts a last stream id that decreases between frames
  * and, after the first, still takes new streams up to the id it names.
- * The grace is a fixed time rather than a PING round trip: the app's handler owns the PING acknowledgements (an
+ *
+ * <p>The grace is a fixed time rather than a PING round trip: the app's handler owns the PING acknowledgements (an
  * {@code Http2FrameListener}, or frames after {@code Http2FrameCodec}), and a drain of a generation that is being
  * replaced can afford a second more than the longest round trip it expects.
  *
