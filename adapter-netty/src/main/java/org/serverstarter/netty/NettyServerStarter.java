@@ -33,6 +33,7 @@ import org.serverstarter.adapters.internal.Contract;
 import org.serverstarter.adapters.internal.Drain;
 import org.serverstarter.adapters.internal.Notify;
 import org.serverstarter.netty.internal.EpollAdoption;
+import org.serverstarter.netty.internal.Http2GoAway;
 import org.serverstarter.netty.internal.HttpDrainHandler;
 import org.serverstarter.netty.internal.NioAdoption;
 
@@ -65,6 +66,8 @@ import org.serverstarter.netty.internal.NioAdoption;
  * wraps the fd in a JDK channel, which needs {@code --add-opens=java.base/sun.nio.ch=ALL-UNNAMED}.
  */
 public final class NettyServerStarter {
+    /** Whether {@code netty-codec-http2} is on the class path: only then can a connection speak HTTP/2. */
+    private static final boolean HTTP2 = isPresent("io.netty.handler.codec.http2.Http2ConnectionHandler");
 
     /**
      * The Netty transport of the event loops. The channels this class creates must match the event loop group the
@@ -243,7 +246,10 @@ public final class NettyServerStarter {
     /**
      * Drains this process: closes the server channels (this process's copies of the fds only, so the next
      * generation keeps accepting on the same sockets), lets the connections finish their requests and close
-     * themselves, and at the deadline closes the connections that are left. Blocks until then. Sends
+     * themselves, and at the deadline closes the connections that are left. Each HTTP/2 connection (one whose
+     * pipeline has an {@code Http2ConnectionHandler}, such as {@code Http2FrameCodec}, now or once ALPN chose h2) gets
+     * a graceful GOAWAY in two steps: the highest stream id, then one second later the last stream taken; it closes
+     * once its active streams have closed. Blocks until then. Sends
      * {@code STOPPING=1} to {@code NOTIFY_SOCKET}, when that is set, as it begins.
      *
      * @return true when every request finished and every connection closed before the deadline
@@ -277,6 +283,11 @@ public final class NettyServerStarter {
                 loop.submit(() -> { }).awaitUninterruptibly(remainingMillis(deadline));
             }
         }
+        if (HTTP2) {
+            for (Channel connection : connections) {
+                Http2GoAway.begin(connection, Http2GoAway.GRACE);
+            }
+        }
         boolean idle;
         try {
             idle = drain.awaitIdle(Duration.ofNanos(deadline - System.nanoTime()));
@@ -299,6 +310,15 @@ public final class NettyServerStarter {
      */
     public void drainOnShutdown(Duration timeout) {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> drain(timeout), "server-starter-drain"));
+    }
+
+    private static boolean isPresent(String className) {
+        try {
+            Class.forName(className, false, NettyServerStarter.class.getClassLoader());
+            return true;
+        } catch (ClassNotFoundException | LinkageError e) {
+            return false;
+        }
     }
 
     private static long remainingMillis(long deadline) {

@@ -7,7 +7,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.Epoll;
@@ -18,7 +29,9 @@ import io.netty.util.concurrent.SingleThreadEventExecutor;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -34,7 +47,9 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.serverstarter.adapters.ServerStarter;
 import org.serverstarter.adapters.StarterException;
 import org.serverstarter.netty.NettyServerStarter.Transport;
+import org.serverstarter.netty.internal.Http2GoAway;
 import org.serverstarter.testkit.Await;
+import org.serverstarter.testkit.Http2Frames;
 import org.serverstarter.testkit.HttpConnection;
 import org.serverstarter.testkit.HttpResponse;
 
@@ -135,6 +150,66 @@ class NettyServerStarterTest {
             listener.drain(Duration.ZERO);
             boss.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
             children.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+    }
+
+    /**
+     * An HTTP/2 connection (h2c, the app's own Http2FrameCodec and Http2MultiplexHandler) gets the two-step GOAWAY: the
+     * highest stream id first, so a stream the client opens meanwhile is still served; then, after the grace, the last
+     * stream taken; the connection closes once that stream has been answered, and the drain ends before its deadline.
+     * Without the GOAWAY the connection stays open and idle until the deadline.
+     */
+    @Test
+    @Timeout(60)
+    void drainsAnHttp2ConnectionWithTwoGoAways() throws Exception {
+        Socket listening = tcpListening();
+        InetSocketAddress address = addressOf(listening);
+        NettyServerStarter listener = listenerFor(address.getHostString() + ":" + address.getPort(), listening);
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, Transport.EPOLL.ioHandlerFactory());
+        try {
+            listener.register(new ServerBootstrap().group(group).childHandler(new ChannelInitializer<Channel>() {
+                @Override
+                protected void initChannel(Channel ch) {
+                    ch.pipeline().addLast(Http2FrameCodecBuilder.forServer().build(),
+                            new Http2MultiplexHandler(new H2Answers()));
+                }
+            }));
+            try (Http2Frames client = Http2Frames.connect(address, Duration.ofSeconds(20))) {
+                client.get(1, "/");
+                assertEquals("HEADERS stream 1", client.read().toString());
+                assertEquals("DATA stream 1 end", client.read().toString());
+
+                CompletableFuture<Boolean> drained =
+                        CompletableFuture.supplyAsync(() -> listener.drain(Duration.ofSeconds(30), Duration.ZERO));
+                assertEquals("GOAWAY(" + Integer.MAX_VALUE + ") stream 0", client.read().toString());
+                // Sent after the first GOAWAY, before the second: still the server's to answer. It answers after the
+                // grace (on the same event loop as the grace's timer), so the stream is open when the second comes.
+                client.get(3, "/slow");
+                List<String> rest = new ArrayList<>();
+                for (Http2Frames.Frame frame = client.read(); frame != null; frame = client.read()) {
+                    rest.add(frame.toString());
+                }
+                assertEquals(List.of("GOAWAY(3) stream 0", "HEADERS stream 3", "DATA stream 3 end"), rest,
+                        "the frames up to the connection's close");
+                assertTrue(drained.get(30, TimeUnit.SECONDS), "the drain ran into its deadline");
+            }
+        } finally {
+            listener.drain(Duration.ZERO);
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+    }
+
+    /** Each stream's answer: 200 with a short body, for {@code /slow} after twice the drain's grace. */
+    @ChannelHandler.Sharable
+    private static final class H2Answers extends SimpleChannelInboundHandler<Http2HeadersFrame> {
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, Http2HeadersFrame request) {
+            long delay = request.headers().path().toString().equals("/slow") ? 2 * Http2GoAway.GRACE.toMillis() : 0;
+            ctx.executor().schedule(() -> {
+                ctx.write(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200")));
+                ctx.writeAndFlush(new DefaultHttp2DataFrame(
+                        Unpooled.copiedBuffer("hello\n", StandardCharsets.UTF_8), true));
+            }, delay, TimeUnit.MILLISECONDS);
         }
     }
 

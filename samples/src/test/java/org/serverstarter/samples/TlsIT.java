@@ -49,6 +49,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.serverstarter.testkit.Await;
 import org.serverstarter.testkit.Ports;
@@ -58,9 +59,9 @@ import org.serverstarter.testkit.StatusFile;
 import org.serverstarter.testkit.Superdaemon;
 
 /**
- * The Jetty and Undertow samples under {@code SAMPLE_TLS=1} and our start_server: HTTPS with HTTP/2 and HTTP/1.1 over
- * ALPN seen by curl, restarts under h2load, an idle HTTP/2 connection that moves to the next generation after a
- * graceful two-step GOAWAY, and a certificate rotation by HUP (docs/tls.md).
+ * The Jetty, Undertow, Netty and Tomcat samples under {@code SAMPLE_TLS=1} and our start_server: HTTPS with HTTP/2 and
+ * HTTP/1.1 over ALPN seen by curl, restarts under h2load, an idle HTTP/2 connection that moves to the next generation
+ * after a graceful GOAWAY (two steps; Tomcat's first step), and a certificate rotation by HUP (docs/tls.md).
  */
 class TlsIT {
     private static final Duration DEADLINE = Duration.ofSeconds(60);
@@ -68,22 +69,23 @@ class TlsIT {
     private static final Path KEYSTORE = Repo.root().resolve("samples/target/tls/keystore.p12");
     private static final int H2LOAD_CLIENTS = 4;
     private static final int H2LOAD_STREAMS = 4;
-    private static final int RESTARTS = 2;
     private static final Pattern H2LOAD_REQUESTS = Pattern.compile("requests: (\\d+) total, (\\d+) started, (\\d+) "
             + "done, (\\d+) succeeded, (\\d+) failed, (\\d+) errored, (\\d+) timeout");
     private static final Pattern H2LOAD_2XX = Pattern.compile("status codes: (\\d+) 2xx");
 
     /**
      * curl gets HTTP/2 and HTTP/1.1 through ALPN; then h2load keeps {@value #H2LOAD_CLIENTS} HTTP/2 connections busy
-     * while the sample restarts {@value #RESTARTS} times. Every request h2load sent must be answered with a 2xx. h2load
+     * while the sample restarts (twice for jetty and undertow; once for the others, to keep the test short). Every
+     * request h2load sent must be answered with a 2xx. h2load
      * also counts as failed the requests it did not send because the connection it meant to use had been told GOAWAY
      * (its "Process Request Failure" line, at most one per client and restart, for at most its
      * {@value #H2LOAD_STREAMS} streams).
      */
-    @ParameterizedTest(name = "{0} over TLS under h2load")
-    @ValueSource(strings = {"jetty", "undertow"})
+    @ParameterizedTest(name = "{0} over TLS under h2load, {1} restart(s)")
+    @CsvSource({"jetty, 2", "undertow, 2", "netty, 1", "tomcat, 1"})
     @Timeout(value = 3, unit = TimeUnit.MINUTES)
-    void servesH2AndHttp11OverAlpnAndRestartsUnderH2load(String app, @TempDir Path dir) throws Exception {
+    void servesH2AndHttp11OverAlpnAndRestartsUnderH2load(String app, int restarts, @TempDir Path dir)
+            throws Exception {
         assumeTools();
         int port = Ports.freeTcpPort();
         Path status = dir.resolve("status");
@@ -95,15 +97,15 @@ class TlsIT {
 
             Path h2loadOut = dir.resolve("h2load.out");
             Process h2load = new ProcessBuilder("h2load", "-c", Integer.toString(H2LOAD_CLIENTS), "-m",
-                    Integer.toString(H2LOAD_STREAMS), "-D", "14", url).redirectErrorStream(true).redirectOutput(h2loadOut.toFile()).start();
+                    Integer.toString(H2LOAD_STREAMS), "-D", Integer.toString(h2loadSeconds(restarts)), url).redirectErrorStream(true).redirectOutput(h2loadOut.toFile()).start();
             try {
                 long generation = first;
-                for (int i = 0; i < RESTARTS; i++) {
+                for (int i = 0; i < restarts; i++) {
                     // h2load has connected long before the new generation, warming up for seconds, takes over.
                     starter.signal("HUP");
                     generation = awaitOnlyGeneration(starter, status, generation);
                 }
-                assertTrue(h2load.waitFor(60, TimeUnit.SECONDS), "h2load ran past its 14 s");
+                assertTrue(h2load.waitFor(60, TimeUnit.SECONDS), "h2load ran 60 s past its time");
             } finally {
                 h2load.destroyForcibly();
             }
@@ -122,9 +124,9 @@ class TlsIT {
             // What h2load counts as failed besides: the requests a client had yet to send when its connection was
             // told GOAWAY (h2load does not move them to its next connection), reported in one line per client.
             long declined = out.lines().filter(line -> line.startsWith("Process Request Failure:")).count();
-            assertTrue(declined <= (long) H2LOAD_CLIENTS * RESTARTS && failed <= (long) H2LOAD_CLIENTS
-                    * H2LOAD_STREAMS * RESTARTS, "failures beyond the requests h2load declined to send:\n" + out);
-            System.out.println("TlsIT " + app + ": h2load " + requests.group() + " over " + RESTARTS + " restarts");
+            assertTrue(declined <= (long) H2LOAD_CLIENTS * restarts && failed <= (long) H2LOAD_CLIENTS
+                    * H2LOAD_STREAMS * restarts, "failures beyond the requests h2load declined to send:\n" + out);
+            System.out.println("TlsIT " + app + ": h2load " + requests.group() + " over " + restarts + " restarts");
             starter.signal("TERM");
             assertEquals(0, starter.awaitExit(DEADLINE), starter.output());
         }
@@ -132,11 +134,11 @@ class TlsIT {
 
     /**
      * A client that keeps its HTTP/2 connection open and idle gets, on the restart, a graceful GOAWAY in its two steps
-     * (the highest stream id, then the last one served: Jetty's own, the adapter's for Undertow), the connection
-     * closes, and the client's next request, on a new connection, reaches the new generation.
+     * (the highest stream id, then the last one served: Jetty's own, the adapters' for Undertow and Netty), the
+     * connection closes, and the client's next request, on a new connection, reaches the new generation.
      */
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"jetty", "undertow"})
+    @ValueSource(strings = {"jetty", "undertow", "netty"})
     @Timeout(value = 2, unit = TimeUnit.MINUTES)
     void idleHttp2ConnectionMovesAfterTwoStepGoAway(String app, @TempDir Path dir) throws Exception {
         assumeTools();
@@ -173,6 +175,54 @@ class TlsIT {
 
             Session next = client.connect(tls, address, new Session.Listener() {}).get(10, TimeUnit.SECONDS);
             assertEquals(Long.toString(second), get(next, port), "the request after the restart");
+            starter.signal("TERM");
+            assertEquals(0, starter.awaitExit(DEADLINE), starter.output());
+        } finally {
+            client.stop();
+        }
+    }
+
+    /**
+     * Tomcat's drain takes the first step only: an idle HTTP/2 connection gets GOAWAY(2147483647) at once, and Tomcat
+     * sends its second GOAWAY only when the client opens another stream there, or when it stops at the drain's
+     * deadline (docs/tls.md, "The drain"). A client that was told GOAWAY sends its next request on a new connection,
+     * which reaches the new generation, and closes the old one once it has no streams there; the old generation then
+     * exits without waiting for its deadline.
+     */
+    @Test
+    @Timeout(value = 2, unit = TimeUnit.MINUTES)
+    void idleHttp2ConnectionOnTomcatGetsTheFirstGoAway(@TempDir Path dir) throws Exception {
+        assumeTools();
+        int port = Ports.freeTcpPort();
+        Path status = dir.resolve("status");
+        SslContextFactory.Client tls = clientTls();
+        HTTP2Client client = new HTTP2Client();
+        client.getClientConnector().setSslContextFactory(tls);
+        client.start();
+        try (StarterProcess starter = start("tomcat", port, status, Map.of(), dir)) {
+            long first = awaitOnlyGeneration(starter, status, 0);
+            InetSocketAddress address = new InetSocketAddress("127.0.0.1", port);
+            List<Integer> goAways = new CopyOnWriteArrayList<>();
+            Session session = client.connect(tls, address, new Session.Listener() {
+                @Override
+                public void onGoAway(Session session, GoAwayFrame frame) {
+                    goAways.add(frame.getLastStreamId());
+                }
+            }).get(10, TimeUnit.SECONDS);
+            assertEquals(Long.toString(first), get(session, port), "the first request");
+
+            starter.signal("HUP");
+            Await.until("the first GOAWAY", DEADLINE, () -> !goAways.isEmpty());
+            assertEquals(List.of(Integer.MAX_VALUE), goAways, "GOAWAY last-stream-ids at the drain's start");
+            Session next = client.connect(tls, address, new Session.Listener() {}).get(10, TimeUnit.SECONDS);
+            String generation = get(next, port);
+            assertTrue(Long.parseLong(generation) > first, "the request after the GOAWAY reached generation "
+                    + generation);
+            session.close(0, "done", Callback.NOOP);
+            awaitOnlyGeneration(starter, status, first);
+            // Else this generation's drain, too, waits for the client to close its connection (or Tomcat's 20 s
+            // keep-alive timeout of HTTP/2 to do it).
+            next.close(0, "done", Callback.NOOP);
             starter.signal("TERM");
             assertEquals(0, starter.awaitExit(DEADLINE), starter.output());
         } finally {
@@ -269,6 +319,11 @@ class TlsIT {
             stop.set(true);
             thread.join(TimeUnit.SECONDS.toMillis(30));
         }
+    }
+
+    /** Time for the restarts to happen under load: each new generation starts and warms up through TLS first. */
+    private static int h2loadSeconds(int restarts) {
+        return 4 + 5 * restarts;
     }
 
     private static void assumeTools() {

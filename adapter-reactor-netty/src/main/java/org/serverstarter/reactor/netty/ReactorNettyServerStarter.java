@@ -31,6 +31,7 @@ import org.serverstarter.adapters.internal.Drain;
 import org.serverstarter.adapters.internal.Notify;
 import org.serverstarter.netty.internal.AdoptedBind;
 import org.serverstarter.netty.internal.EpollAdoption;
+import org.serverstarter.netty.internal.Http2GoAway;
 import org.serverstarter.netty.internal.HttpDrainHandler;
 import org.serverstarter.netty.internal.NioAdoption;
 import reactor.netty.ConnectionObserver;
@@ -251,8 +252,9 @@ public final class ReactorNettyServerStarter {
     private void connectionOpened(ConnectionObserver observer, Channel connection, SocketAddress remote) {
         connections.add(connection);
         ChannelPipeline pipeline = connection.pipeline();
-        // Plain HTTP/1.1 (with or without TLS) has its codec in place by now. HTTP/2 and h2c have other codecs, and
-        // an HTTP/1.1 negotiated by ALPN gets its codec later: those connections are closed at the drain's deadline.
+        // Plain HTTP/1.1 (with or without TLS) has its codec in place by now. HTTP/2 and h2c have Http2FrameCodec, which
+        // the drain finds then (Http2GoAway); an HTTP/1.1 negotiated by ALPN gets its codec later, without this
+        // handler, and such a connection is closed at the drain's deadline unless its client closes it first.
         if (pipeline.get(NettyPipeline.HttpCodec) instanceof HttpServerCodec && pipeline.get(DRAIN_HANDLER) == null) {
             pipeline.addAfter(NettyPipeline.HttpCodec, DRAIN_HANDLER, new HttpDrainHandler(drain));
         }
@@ -289,8 +291,10 @@ public final class ReactorNettyServerStarter {
     /**
      * Drains this process: closes the inherited sockets' server channels (this process's copies of the fds only, so
      * the next generation keeps accepting on the same sockets), lets the connections finish their requests, answers
-     * each HTTP/1.x connection's next response with {@code Connection: close} and closes it after that response, and
-     * at the deadline closes the connections that are left. Blocks until the last connection closed or the deadline.
+     * each HTTP/1.x connection's next response with {@code Connection: close} and closes it after that response, ends
+     * each HTTP/2 connection (H2 over TLS, H2C) with a graceful GOAWAY ({@code 2147483647}, then one second later the
+     * last stream taken) and closes it once its streams have finished, and at the deadline closes the connections
+     * that are left. Blocks until the last connection closed or the deadline.
      * Sends {@code STOPPING=1} to {@code NOTIFY_SOCKET}, when that is set, as it begins.
      *
      * @return true when every request finished and every connection closed before the deadline
@@ -324,6 +328,9 @@ public final class ReactorNettyServerStarter {
             for (EventExecutor loop : loops) {
                 loop.submit(() -> { }).awaitUninterruptibly(remainingMillis(deadline));
             }
+        }
+        for (Channel connection : connections) {
+            Http2GoAway.begin(connection, Http2GoAway.GRACE);
         }
         boolean idle;
         try {

@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
@@ -20,18 +21,32 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2SecurityUtil;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.KeyManagerFactory;
 import org.serverstarter.adapters.Readiness;
 import org.serverstarter.adapters.internal.WarmUpClient;
 import org.serverstarter.netty.NettyServerStarter;
 import org.serverstarter.samples.Settings;
 import org.serverstarter.samples.SleepParameter;
 import org.serverstarter.samples.Startup;
+import org.serverstarter.samples.Tls;
 import org.serverstarter.samples.WarmUp;
 
 /**
@@ -53,13 +68,18 @@ public final class NettySampleApp {
         NettyServerStarter.Transport transport = NettyServerStarter.transport();
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(transport.ioHandlerFactory());
         String generation = Long.toString(settings.generation());
+        // Under SAMPLE_TLS: Netty's own TLS, HTTP/2 and HTTP/1.1 over ALPN; the keystore is read now.
+        SslContext tls = settings.tls().isPresent() ? serverTls(settings.tls().get()) : null;
         // No channel class here: NettyServerStarter.register() supplies the adopted channels itself.
         ServerBootstrap bootstrap = new ServerBootstrap().group(group)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new HttpServerCodec(), starter.httpDrainHandler(),
-                                new HttpObjectAggregator(64 * 1024), new Routes(generation));
+                        if (tls == null) {
+                            http11(ch.pipeline(), starter, generation);
+                        } else {
+                            ch.pipeline().addLast(tls.newHandler(ch.alloc()), new AlpnChoice(starter, generation));
+                        }
                     }
                 });
         if (!starter.isPresent()) {
@@ -93,6 +113,58 @@ public final class NettySampleApp {
                 warmUp.close().sync();
             }
         });
+    }
+
+    /** The server's TLS with the sample's keystore, offering h2 and http/1.1 through ALPN. */
+    private static SslContext serverTls(Tls tls) throws GeneralSecurityException, IOException {
+        KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        keys.init(tls.load(), tls.password().toCharArray());
+        return SslContextBuilder.forServer(keys)
+                .sslProvider(SslProvider.JDK)
+                .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
+                .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                        ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1))
+                .build();
+    }
+
+    /** The plain HTTP/1.1 pipeline, also the one for clients that choose http/1.1 (or nothing) through ALPN. */
+    private static void http11(ChannelPipeline pipeline, NettyServerStarter starter, String generation) {
+        pipeline.addLast(new HttpServerCodec(), starter.httpDrainHandler(), new HttpObjectAggregator(64 * 1024),
+                new Routes(generation));
+    }
+
+    /**
+     * Sets up the protocol ALPN chose once the handshake is done. HTTP/2 gets Netty's frame codec and a child channel
+     * per stream, which speaks to the same {@link Routes} through HTTP/1.1 objects; the drain finds the codec and
+     * ends the connection with GOAWAY, as it ends an HTTP/1.1 one through {@code httpDrainHandler()}.
+     */
+    private static final class AlpnChoice extends ApplicationProtocolNegotiationHandler {
+        private final NettyServerStarter starter;
+        private final String generation;
+
+        AlpnChoice(NettyServerStarter starter, String generation) {
+            super(ApplicationProtocolNames.HTTP_1_1);
+            this.starter = starter;
+            this.generation = generation;
+        }
+
+        @Override
+        protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
+            if (protocol.equals(ApplicationProtocolNames.HTTP_2)) {
+                ctx.pipeline().addLast(Http2FrameCodecBuilder.forServer().build(),
+                        new Http2MultiplexHandler(new ChannelInitializer<Channel>() {
+                            @Override
+                            protected void initChannel(Channel stream) {
+                                stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true),
+                                        new HttpObjectAggregator(64 * 1024), new Routes(generation));
+                            }
+                        }));
+            } else {
+                http11(ctx.pipeline(), starter, generation);
+            }
+        }
     }
 
     /** {@code GET /} and {@code GET /sleep?ms=N}; both carry {@code X-Generation}. */

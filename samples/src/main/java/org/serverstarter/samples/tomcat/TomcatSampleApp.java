@@ -22,11 +22,15 @@ import org.apache.catalina.connector.Connector;
 import org.apache.catalina.core.StandardContext;
 import org.apache.catalina.core.StandardThreadExecutor;
 import org.apache.catalina.startup.Tomcat;
+import org.apache.coyote.http2.Http2Protocol;
+import org.apache.tomcat.util.net.SSLHostConfig;
+import org.apache.tomcat.util.net.SSLHostConfigCertificate;
 import org.serverstarter.adapters.Readiness;
 import org.serverstarter.adapters.internal.WarmUpClient;
 import org.serverstarter.samples.Settings;
 import org.serverstarter.samples.SleepParameter;
 import org.serverstarter.samples.Startup;
+import org.serverstarter.samples.Tls;
 import org.serverstarter.samples.WarmUp;
 import org.serverstarter.tomcat.TomcatServerStarter;
 
@@ -88,12 +92,16 @@ public final class TomcatSampleApp {
             Connector own = tomcat.getConnector();
             own.setProperty("address", "127.0.0.1");
             own.getProtocolHandler().setExecutor(pool);
+            settings.tls().ifPresent(tls -> https(own, tls));
             // Before start(): a TERM while Tomcat starts stops it once started, which also deletes its base directory.
             Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(tomcat)));
             tomcat.start();
             return;
         }
-        starter.listen(tomcat, connector -> connector.getProtocolHandler().setExecutor(pool));
+        starter.listen(tomcat, connector -> {
+            connector.getProtocolHandler().setExecutor(pool);
+            settings.tls().ifPresent(tls -> https(connector, tls));
+        });
         starter.drainOnShutdown(DRAIN_TIMEOUT);
         tomcat.start();
         System.out.println(NAME + ": generation " + settings.generation() + " pid " + ProcessHandle.current().pid()
@@ -108,6 +116,7 @@ public final class TomcatSampleApp {
                 warmUp.setPort(0);
                 warmUp.setProperty("address", "127.0.0.1");
                 warmUp.getProtocolHandler().setExecutor(pool);
+                settings.tls().ifPresent(tls -> https(warmUp, tls));
                 service.addConnector(warmUp);
                 return new InetSocketAddress("127.0.0.1", warmUp.getLocalPort());
             }
@@ -118,6 +127,24 @@ public final class TomcatSampleApp {
                 warmUp.destroy();
             }
         });
+    }
+
+    /**
+     * Tomcat's own TLS set-up on one connector, with HTTP/2 and HTTP/1.1 over ALPN (Tomcat offers h2 through ALPN once
+     * the connector has the HTTP/2 upgrade protocol). The keystore is read when the connector starts.
+     */
+    private static void https(Connector connector, Tls tls) {
+        connector.setSecure(true);
+        connector.setScheme("https");
+        connector.setProperty("SSLEnabled", "true");
+        SSLHostConfig host = new SSLHostConfig();
+        SSLHostConfigCertificate certificate = new SSLHostConfigCertificate(host, SSLHostConfigCertificate.Type.UNDEFINED);
+        certificate.setCertificateKeystoreFile(tls.keystore().toString());
+        certificate.setCertificateKeystoreType("PKCS12");
+        certificate.setCertificateKeystorePassword(tls.password());
+        host.addCertificate(certificate);
+        connector.addSslHostConfig(host);
+        connector.addUpgradeProtocol(new Http2Protocol());
     }
 
     /** {@code GET /} and {@code GET /sleep?ms=N}; both carry {@code X-Generation}. */
