@@ -18,6 +18,8 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,6 +28,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.serverstarter.testkit.Http2Frames;
 import org.serverstarter.testkit.Ports;
 
 /**
@@ -85,67 +88,74 @@ class GrpcNettyInternalsTest {
         Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
                 .addService(service.definition()).build().start();
         List<String> seen = new ArrayList<>();
-        try (RawHttp2 client = RawHttp2.connect((InetSocketAddress) server.getListenSockets().get(0), READ_TIMEOUT)) {
-            client.call(1, "/" + HoldService.HOLD.getFullMethodName(), "one");
-            RawHttp2.Frame frame;
+        try (Http2Frames client = Http2Frames.connect((InetSocketAddress) server.getListenSockets().get(0), READ_TIMEOUT)) {
+            client.request(1, "POST", "/" + HoldService.HOLD.getFullMethodName(), grpcMessage("one"),
+                    "content-type", "application/grpc", "te", "trailers");
+            Http2Frames.Frame frame;
             do {
                 frame = next(client, seen);
-            } while (frame.type() != RawHttp2.DATA);
+            } while (frame.type() != Http2Frames.DATA);
             assertTrue(service.isHolding(), "the call is running");
 
             server.shutdown();
-            RawHttp2.Frame firstGoAway = nextOfType(client, seen, RawHttp2.GOAWAY, RawHttp2.PING);
-            assertEquals(RawHttp2.GOAWAY, firstGoAway.type(), "the first frame of the shutdown: " + seen);
-            assertEquals(Integer.MAX_VALUE, firstGoAway.goAwayLastStream(), "the first GOAWAY's last stream id");
-            assertEquals(0, firstGoAway.goAwayError(), "GOAWAY with NO_ERROR");
-            RawHttp2.Frame ping = nextOfType(client, seen, RawHttp2.GOAWAY, RawHttp2.PING);
-            assertEquals(RawHttp2.PING, ping.type(), "a PING follows the first GOAWAY: " + seen);
+            Http2Frames.Frame firstGoAway = nextOfType(client, seen, Http2Frames.GOAWAY, Http2Frames.PING);
+            assertEquals(Http2Frames.GOAWAY, firstGoAway.type(), "the first frame of the shutdown: " + seen);
+            assertEquals(Integer.MAX_VALUE, firstGoAway.lastStreamId(), "the first GOAWAY's last stream id");
+            assertEquals(0, firstGoAway.errorCode(), "GOAWAY with NO_ERROR");
+            Http2Frames.Frame ping = nextOfType(client, seen, Http2Frames.GOAWAY, Http2Frames.PING);
+            assertEquals(Http2Frames.PING, ping.type(), "a PING follows the first GOAWAY: " + seen);
             assertEquals(GRACEFUL_SHUTDOWN_PING, ping.pingData(), "the shutdown's PING: " + seen);
 
             client.pingAck(ping.pingData());
-            RawHttp2.Frame secondGoAway = nextOfType(client, seen, RawHttp2.GOAWAY, RawHttp2.GOAWAY);
-            assertEquals(1, secondGoAway.goAwayLastStream(), "the second GOAWAY names the last stream taken");
+            Http2Frames.Frame secondGoAway = nextOfType(client, seen, Http2Frames.GOAWAY, Http2Frames.GOAWAY);
+            assertEquals(1, secondGoAway.lastStreamId(), "the second GOAWAY names the last stream taken");
 
             service.release();
             boolean ended = false;
             while ((frame = client.read()) != null) {
                 seen.add(describe(frame));
-                ended |= frame.type() == RawHttp2.HEADERS && frame.stream() == 1 && frame.has(RawHttp2.END_STREAM);
+                ended |= frame.type() == Http2Frames.HEADERS && frame.stream() == 1 && frame.has(Http2Frames.END_STREAM);
             }
             assertTrue(ended, "the open call ends with its trailers before the connection closes: " + seen);
         }
         assertTrue(server.awaitTermination(10, TimeUnit.SECONDS), "the server terminated once its call ended");
     }
 
-    /** The next frame but SETTINGS, PING acks and grpc's flow-control PINGs (which this client acknowledges). */
-    private static RawHttp2.Frame next(RawHttp2 client, List<String> seen) throws IOException {
+    /** {@code text} as gRPC's one length-prefixed, uncompressed message. */
+    private static byte[] grpcMessage(String text) {
+        byte[] message = text.getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(5 + message.length).put((byte) 0).putInt(message.length).put(message).array();
+    }
+
+    /** The next frame but PING acks and grpc's flow-control PINGs (which this client acknowledges). */
+    private static Http2Frames.Frame next(Http2Frames client, List<String> seen) throws IOException {
         while (true) {
-            RawHttp2.Frame frame = client.read();
+            Http2Frames.Frame frame = client.read();
             assertNotNull(frame, "the server closed the connection early: " + seen);
             seen.add(describe(frame));
-            boolean ping = frame.type() == RawHttp2.PING && !frame.has(RawHttp2.ACK);
+            boolean ping = frame.type() == Http2Frames.PING && !frame.has(Http2Frames.ACK);
             if (ping && frame.pingData() != GRACEFUL_SHUTDOWN_PING) {
                 client.pingAck(frame.pingData());
-            } else if (ping || (frame.type() != RawHttp2.SETTINGS && frame.type() != RawHttp2.PING)) {
+            } else if (ping || frame.type() != Http2Frames.PING) {
                 return frame;
             }
         }
     }
 
     /** The next frame of type {@code a} or {@code b}, skipping others (window updates, the stream's own frames). */
-    private static RawHttp2.Frame nextOfType(RawHttp2 client, List<String> seen, int a, int b) throws IOException {
+    private static Http2Frames.Frame nextOfType(Http2Frames client, List<String> seen, int a, int b) throws IOException {
         while (true) {
-            RawHttp2.Frame frame = next(client, seen);
+            Http2Frames.Frame frame = next(client, seen);
             if (frame.type() == a || frame.type() == b) {
                 return frame;
             }
         }
     }
 
-    private static String describe(RawHttp2.Frame frame) {
+    private static String describe(Http2Frames.Frame frame) {
         return switch (frame.type()) {
-            case RawHttp2.GOAWAY -> "GOAWAY last=" + frame.goAwayLastStream() + " error=" + frame.goAwayError();
-            case RawHttp2.PING -> "PING " + Long.toHexString(frame.pingData()) + (frame.has(RawHttp2.ACK) ? " ack" : "");
+            case Http2Frames.GOAWAY -> "GOAWAY last=" + frame.lastStreamId() + " error=" + frame.errorCode();
+            case Http2Frames.PING -> "PING " + Long.toHexString(frame.pingData()) + (frame.has(Http2Frames.ACK) ? " ack" : "");
             default -> "type " + frame.type() + " stream " + frame.stream() + " flags " + frame.flags();
         };
     }

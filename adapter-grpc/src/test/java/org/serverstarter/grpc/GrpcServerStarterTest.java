@@ -42,6 +42,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.serverstarter.adapters.StarterException;
 import org.serverstarter.netty.NettyServerStarter.Transport;
 import org.serverstarter.testkit.Await;
+import org.serverstarter.testkit.Http2Frames;
 
 /**
  * {@link GrpcServerStarter} in this JVM, on listening sockets made here with Netty's native socket calls (so their fd
@@ -143,7 +144,7 @@ class GrpcServerStarterTest {
             });
         }
         CompletableFuture<Boolean> drained = null;
-        try (RawHttp2 client = RawHttp2.connect(new InetSocketAddress("127.0.0.1", port), WAIT)) {
+        try (Http2Frames client = Http2Frames.connect(new InetSocketAddress("127.0.0.1", port), WAIT)) {
             Await.until("the connection's registration to wait on its worker loop", WAIT,
                     () -> pendingTasks(loops) >= 1);
             drained = CompletableFuture.supplyAsync(() -> starter.drain(WAIT));
@@ -153,16 +154,16 @@ class GrpcServerStarterTest {
             release.countDown();
             List<Integer> frames = new ArrayList<>();
             try {
-                for (RawHttp2.Frame frame = client.read(); frame != null; frame = client.read()) {
+                for (Http2Frames.Frame frame = client.read(); frame != null; frame = client.read()) {
                     frames.add(frame.type());
-                    if (frame.type() == RawHttp2.PING && !frame.has(RawHttp2.ACK)) {
+                    if (frame.type() == Http2Frames.PING && !frame.has(Http2Frames.ACK)) {
                         client.pingAck(frame.pingData());
                     }
                 }
             } catch (SocketException e) {
                 frames.add(-1);
             }
-            assertTrue(frames.contains(RawHttp2.GOAWAY),
+            assertTrue(frames.contains(Http2Frames.GOAWAY),
                     "frame types before the connection closed (-1: reset): " + frames);
         } finally {
             release.countDown();

@@ -13,17 +13,19 @@ import java.time.Duration;
 
 /**
  * A plain-text HTTP/2 client (prior knowledge, h2c) that speaks frames by hand, so that a test sees each frame the
- * server sends, in order: the GOAWAY frames of a drain, say. Literal header fields only; it acknowledges the server's
- * {@code SETTINGS} itself and ignores flow control (a test's answers are small).
+ * server sends, in order: the GOAWAY frames of a drain, say, and decides when to answer its {@code PING}s. Literal
+ * header fields only; it acknowledges the server's {@code SETTINGS} itself and ignores flow control (a test's answers
+ * are small).
  */
 public final class Http2Frames implements AutoCloseable {
     public static final int DATA = 0;
     public static final int HEADERS = 1;
     public static final int SETTINGS = 4;
+    public static final int PING = 6;
     public static final int GOAWAY = 7;
     private static final int WINDOW_UPDATE = 8;
     public static final int END_STREAM = 0x1;
-    private static final int ACK = 0x1;
+    public static final int ACK = 0x1;
     private static final int END_HEADERS = 0x4;
     private static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
@@ -43,12 +45,18 @@ public final class Http2Frames implements AutoCloseable {
             return ByteBuffer.wrap(payload).getInt(4);
         }
 
+        /** A PING's opaque data. */
+        public long pingData() {
+            return ByteBuffer.wrap(payload).getLong();
+        }
+
         @Override
         public String toString() {
             String name = switch (type) {
                 case DATA -> "DATA";
                 case HEADERS -> "HEADERS";
                 case SETTINGS -> "SETTINGS";
+                case PING -> "PING(" + Long.toHexString(pingData()) + ")" + (has(ACK) ? " ack" : "");
                 case GOAWAY -> "GOAWAY(" + lastStreamId() + ")";
                 default -> "type " + type;
             };
@@ -78,12 +86,31 @@ public final class Http2Frames implements AutoCloseable {
 
     /** Sends {@code GET path} on {@code stream} (odd, higher than the last). */
     public void get(int stream, String path) throws IOException {
-        ByteArrayOutputStream headers = new ByteArrayOutputStream();
-        literal(headers, ":method", "GET");
-        literal(headers, ":scheme", "http");
-        literal(headers, ":path", path);
-        literal(headers, ":authority", "localhost");
-        write(HEADERS, END_HEADERS | END_STREAM, stream, headers.toByteArray());
+        request(stream, "GET", path, null);
+    }
+
+    /**
+     * Sends a request on {@code stream} (odd, higher than the last): its headers, then {@code body} in one
+     * {@code DATA} frame unless null. {@code headers} are more name, value pairs after the pseudo-headers.
+     */
+    public void request(int stream, String method, String path, byte[] body, String... headers) throws IOException {
+        ByteArrayOutputStream block = new ByteArrayOutputStream();
+        literal(block, ":method", method);
+        literal(block, ":scheme", "http");
+        literal(block, ":path", path);
+        literal(block, ":authority", "localhost");
+        for (int i = 0; i + 1 < headers.length; i += 2) {
+            literal(block, headers[i], headers[i + 1]);
+        }
+        write(HEADERS, END_HEADERS | (body == null ? END_STREAM : 0), stream, block.toByteArray());
+        if (body != null) {
+            write(DATA, END_STREAM, stream, body);
+        }
+    }
+
+    /** Answers the server's {@code PING} carrying {@code data}. */
+    public void pingAck(long data) throws IOException {
+        write(PING, ACK, 0, ByteBuffer.allocate(8).putLong(data).array());
     }
 
     /**
