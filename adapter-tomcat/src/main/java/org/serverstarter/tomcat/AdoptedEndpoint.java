@@ -26,6 +26,9 @@ import org.serverstarter.adapters.internal.Drain;
  * shared socket that connection could reach another generation, while this acceptor would take, and reset, a real
  * client's. Closing the channel wakes the acceptor without a connection, so that is what {@link #unlockAccept} does,
  * and a paused connector never accepts again: pausing is how Tomcat begins to stop.
+ *
+ * <p>The acceptor takes nothing before {@link #startAccepting()}, which the starter calls once the app is ready
+ * ({@code Readiness}): a generation that is still warming up leaves its clients to the one still serving.
  */
 final class AdoptedEndpoint extends NioEndpoint {
     private final InheritedSocket socket;
@@ -35,6 +38,7 @@ final class AdoptedEndpoint extends NioEndpoint {
     private final Object acceptPass = new Object();
     private final Object released = new Object();
     private volatile boolean closed;
+    private volatile boolean open;
 
     AdoptedEndpoint(InheritedSocket socket, ServerSocketChannel channel, Drain drain) {
         this.socket = socket;
@@ -85,6 +89,7 @@ final class AdoptedEndpoint extends NioEndpoint {
      */
     @Override
     protected SocketChannel serverSocketAccept() throws Exception {
+        awaitOpen();
         synchronized (acceptPass) {
             try {
                 SocketChannel accepted = channel.accept();
@@ -129,13 +134,29 @@ final class AdoptedEndpoint extends NioEndpoint {
         super.destroySocket(accepted);
     }
 
+    /**
+     * Lets the acceptor take connections: until then it waits before {@code accept()} (outside {@code acceptPass}, so
+     * a drain does not wait for it), and the generation still serving takes them.
+     */
+    void startAccepting() {
+        open = true;
+        synchronized (released) {
+            released.notifyAll();
+        }
+    }
+
+    private void awaitOpen() throws InterruptedException {
+        synchronized (released) {
+            while (!open && !closed && isRunning() && !isPaused()) {
+                released.wait();
+            }
+        }
+    }
+
     /** Called by {@code pause()}: stops accepting for good and releases the acceptor (see the class comment). */
     @Override
     protected void unlockAccept() {
         stopAccepting();
-        synchronized (released) {
-            released.notifyAll();
-        }
     }
 
     @Override
@@ -150,6 +171,9 @@ final class AdoptedEndpoint extends NioEndpoint {
             channel.close();
         } catch (IOException e) {
             System.err.println("TomcatServerStarter: closing " + socket + " failed: " + e);
+        }
+        synchronized (released) {
+            released.notifyAll();
         }
     }
 

@@ -183,6 +183,7 @@ public final class TomcatServerStarter {
                 }
                 case Lifecycle.AFTER_START_EVENT -> {
                     started = true;
+                    Notify.whenReady(() -> endpoints.forEach(AdoptedEndpoint::startAccepting));
                     Notify.serving();
                 }
                 case Lifecycle.BEFORE_STOP_EVENT -> {

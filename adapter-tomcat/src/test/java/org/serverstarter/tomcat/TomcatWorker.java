@@ -68,6 +68,9 @@ public final class TomcatWorker {
             System.exit(3);
             return;
         }
+        if (ContractApp.defersReady()) {
+            Readiness.deferReady();
+        }
         try {
             tomcat.start();
         } catch (LifecycleException e) {
@@ -75,7 +78,10 @@ public final class TomcatWorker {
             deleteTree(base);
             System.exit(4);
         }
-        if (!starter.isPresent()) {
+        if (ContractApp.defersReady()) {
+            ContractApp.awaitReadyFile();
+            Readiness.notifyReady();
+        } else if (!starter.isPresent()) {
             // On its own port the app reports readiness itself (systemd's Type=notify), as the README shows.
             Readiness.notifyReady();
         }

@@ -11,7 +11,8 @@ import org.serverstarter.adapters.internal.Notify;
  *
  * <p>The framework adapters call this for you: they send {@code READY=1} once the server accepts on its sockets, and
  * {@code STOPPING=1} when the drain starts. An app that must warm up first (caches, JIT, connection pools) calls
- * {@link #deferReady()} before starting its server and {@link #notifyReady()} when it is done:
+ * {@link #deferReady()} before starting its server and {@link #notifyReady()} when it is done; in between, its
+ * inherited sockets accept nothing:
  *
  * <pre>{@code
  * Readiness.deferReady();
@@ -20,8 +21,8 @@ import org.serverstarter.adapters.internal.Notify;
  * Readiness.notifyReady();
  * }</pre>
  *
- * Without {@code NOTIFY_SOCKET} (Perl's {@code start_server}, or no superdaemon) every method does nothing and returns
- * false. A failed send is reported with one line on standard error and never throws: readiness is advice to the
+ * Without {@code NOTIFY_SOCKET} (Perl's {@code start_server}, or no superdaemon) every method sends nothing and returns
+ * false ({@link #notifyReady()} still lets deferred sockets accept). A failed send is reported with one line on standard error and never throws: readiness is advice to the
  * superdaemon, not a reason for the app to fail. The receiver identifies the sender by its pid, so send from the
  * worker process itself, not from a helper process it starts.
  *
@@ -31,9 +32,12 @@ import org.serverstarter.adapters.internal.Notify;
 public final class Readiness {
     private Readiness() {}
 
-    /** Sends {@code READY=1}: this worker serves and may replace the previous generation. */
+    /**
+     * Sends {@code READY=1}: this worker serves and may replace the previous generation. After {@link #deferReady()},
+     * the inherited sockets start accepting first.
+     */
     public static boolean notifyReady() {
-        return Notify.send("READY=1");
+        return Notify.ready();
     }
 
     /** Sends {@code STOPPING=1}: this worker has begun to shut down. */
@@ -52,6 +56,12 @@ public final class Readiness {
     /**
      * Stops the framework adapters from sending {@code READY=1} themselves: the app calls {@link #notifyReady()} when
      * it is really ready. Call it before the server starts.
+     *
+     * <p>Until then the server takes no connection on the inherited sockets: clients wait in the listening socket's
+     * backlog, where the generation still serving takes them (or, for the first generation, this one once ready), so
+     * none reaches a JVM that is still warming up. Connectors of the app's own (a private warm-up port) serve at once.
+     * An app that defers must therefore call {@link #notifyReady()} under every superdaemon, Perl's too, whether or
+     * not {@code NOTIFY_SOCKET} is set.
      */
     public static void deferReady() {
         Notify.defer();

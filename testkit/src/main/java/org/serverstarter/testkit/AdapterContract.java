@@ -58,6 +58,8 @@ public abstract class AdapterContract {
     /** How soon after its last connection closed a draining worker must be gone: well within the drain timeout. */
     private static final Duration DRAIN_ENDS_WITHIN = Duration.ofSeconds(10);
     private static final String HOLD_STARTED = "^hold gen=%d pid=%d$";
+    /** New connections while a generation is up but not ready: with two acceptors on the socket, some would reach it. */
+    private static final int REQUESTS_BEFORE_READY = 40;
 
     @TempDir
     protected Path dir;
@@ -225,6 +227,44 @@ public abstract class AdapterContract {
         }
         assertEquals(Set.copyOf(pids), receiver.received().stream().filter(n -> !n.has("MARKER=1"))
                 .map(Notification::pid).collect(Collectors.toSet()), "nobody else sent anything");
+    }
+
+    /**
+     * A generation that defers {@code READY=1} takes no connection before it sends it: while generation 2 has started
+     * its server but not said it is ready, every new connection is still answered by generation 1 (without the gate
+     * the two generations' acceptors share them), and once generation 2 is ready it takes over. Ours only: it retires
+     * the old generation on {@code READY=1}, where Perl's would after {@code --interval} whatever the new one does.
+     */
+    @Test
+    @Timeout(120)
+    void aGenerationThatDefersReadyTakesNoConnectionBeforeIt() throws Exception {
+        InetSocketAddress v4 = new InetSocketAddress("127.0.0.1", Ports.freeTcpPort());
+        Path status = dir.resolve("status");
+        Path ready = dir.resolve("ready");
+        List<String> args = new ArrayList<>(List.of("--port=127.0.0.1:" + v4.getPort(), "--status-file=" + status,
+                "--readiness=notify", "--"));
+        args.addAll(worker(run(0).jdk(), 0));
+        Files.createFile(Path.of(ready + ".1"));
+        Map<String, String> env = Map.of("READY_FILE", ready.toString(), "DRAIN_TIMEOUT_MS",
+                Long.toString(DRAIN_TIMEOUT.toMillis()));
+        try (StarterProcess starter = StarterProcess.start(Superdaemon.JAVA, args, env, dir)) {
+            long pid1 = StatusFile.awaitGenerations(status, g -> g.containsKey(1L), WAIT).get(1L);
+            starter.awaitOutput("new worker " + pid1 + " is ready", WAIT);
+            assertEquals(body(1, pid1), ok(HttpClient.get(v4, "/")));
+
+            starter.signal("HUP");
+            starter.awaitOutput("^started gen=2 pid=\\d+$", WAIT);
+            for (int i = 0; i < REQUESTS_BEFORE_READY; i++) {
+                assertEquals(body(1, pid1), ok(HttpClient.get(v4, "/")),
+                        "request " + i + " on a new connection while generation 2 is not ready");
+            }
+
+            Files.createFile(Path.of(ready + ".2"));
+            long pid2 = StatusFile.awaitGenerations(status, g -> g.keySet().equals(Set.of(2L)), WAIT).get(2L);
+            assertEquals(body(2, pid2), ok(HttpClient.get(v4, "/")));
+            starter.signal("TERM");
+            assertEquals(0, starter.awaitExit(WAIT), starter.output());
+        }
     }
 
     /**

@@ -1,5 +1,7 @@
 package org.serverstarter.testkit;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -47,6 +49,33 @@ public final class ContractApp {
     /** {@code PORT}, which the app binds on 127.0.0.1 itself when not under a superdaemon. */
     public static int ownPort() {
         return Integer.parseInt(System.getenv("PORT"));
+    }
+
+    /**
+     * Whether {@code READY_FILE} is set: then the worker calls {@code Readiness.deferReady()} before its server starts
+     * and, once it started, {@link #awaitReadyFile()} then {@code Readiness.notifyReady()}.
+     */
+    public static boolean defersReady() {
+        return System.getenv("READY_FILE") != null;
+    }
+
+    /**
+     * Prints {@code started gen=G pid=P}, then waits until the file {@code READY_FILE.G} exists, at most 60 s, so that
+     * a test decides when each generation says it is ready.
+     */
+    public static void awaitReadyFile() {
+        Path file = Path.of(System.getenv("READY_FILE") + "." + generation());
+        System.out.println("started " + IDENTITY);
+        System.out.flush();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        try {
+            while (!Files.exists(file) && System.nanoTime() < deadline) {
+                // A worker has no event to wait on for a file another process makes; a short poll, bounded.
+                Thread.sleep(20);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Prints {@code hold gen=G pid=P}: the held request has reached the app. */

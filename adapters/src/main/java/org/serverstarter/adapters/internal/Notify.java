@@ -1,19 +1,54 @@
 package org.serverstarter.adapters.internal;
 
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
- * The state behind {@code Readiness}: whether the app deferred {@code READY=1}, and the one send path that never
- * throws. The framework adapters call {@link #serving()} once they accept.
+ * The state behind {@code Readiness}: whether the app deferred {@code READY=1}, what waits for it, and the one send
+ * path that never throws. The framework adapters call {@link #serving()} once they accept.
  */
 public final class Notify {
-    private static volatile boolean deferred;
+    private static final List<Runnable> WAITING = new ArrayList<>();
+    private static boolean deferred;
+    private static boolean ready;
 
     private Notify() {}
 
     /** The app sends {@code READY=1} itself; {@link #serving()} then sends nothing. */
-    public static void defer() {
+    public static synchronized void defer() {
         deferred = true;
+    }
+
+    /**
+     * Runs {@code open} once this worker may take connections on the inherited sockets: at once, unless the app
+     * deferred {@code READY=1} and has not sent it yet; then when it does ({@link #ready()}), before the send. A
+     * framework adapter calls it when its server has started, with what makes its sockets accept: until then clients
+     * wait in the listening socket's backlog, where the generation still serving takes them.
+     */
+    public static void whenReady(Runnable open) {
+        synchronized (Notify.class) {
+            if (deferred && !ready) {
+                WAITING.add(open);
+                return;
+            }
+        }
+        open.run();
+    }
+
+    /**
+     * What {@code Readiness.notifyReady()} does: lets the adapters' sockets accept ({@link #whenReady}), then sends
+     * {@code READY=1}, so that the superdaemon retires the old generation only once this one takes connections.
+     */
+    public static boolean ready() {
+        List<Runnable> opening;
+        synchronized (Notify.class) {
+            ready = true;
+            opening = new ArrayList<>(WAITING);
+            WAITING.clear();
+        }
+        opening.forEach(Runnable::run);
+        return send("READY=1");
     }
 
     /**
@@ -22,7 +57,12 @@ public final class Notify {
      * @return true when {@code READY=1} was sent
      */
     public static boolean serving() {
-        return !deferred && send("READY=1");
+        synchronized (Notify.class) {
+            if (deferred) {
+                return false;
+            }
+        }
+        return send("READY=1");
     }
 
     /** Sends {@code message} to {@code NOTIFY_SOCKET}; false, and silent, when that is unset. */
