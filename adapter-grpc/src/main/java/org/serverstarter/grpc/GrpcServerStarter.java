@@ -24,6 +24,7 @@ import org.serverstarter.adapters.internal.Contract;
 import org.serverstarter.adapters.internal.Notify;
 import org.serverstarter.netty.NettyServerStarter;
 import org.serverstarter.netty.NettyServerStarter.Transport;
+import org.serverstarter.netty.internal.AcceptGate;
 import org.serverstarter.netty.internal.AdoptedBind;
 import org.serverstarter.netty.internal.EpollAdoption;
 import org.serverstarter.netty.internal.NioAdoption;
@@ -179,8 +180,8 @@ public final class GrpcServerStarter {
     /**
      * Builds and starts the server of {@code builder}, which must be the one {@link #serverBuilder} made, then sends
      * {@code READY=1} to {@code NOTIFY_SOCKET} when that is set (see {@link Readiness};
-     * {@link Readiness#deferReady()} leaves that to the app): once {@code start()} returns, every inherited socket
-     * accepts.
+     * {@link Readiness#deferReady()} leaves that to the app, and the sockets then accept only once it calls
+     * {@link Readiness#notifyReady()}): once {@code start()} returns, every inherited socket accepts.
      *
      * <p>It also watches the superdaemon's lifeline ({@link ServerStarter#watchLifeline()}): should the superdaemon
      * die, even by {@code kill -9}, the JVM shuts down as on TERM, draining through {@link #drainOnShutdown}, instead of
@@ -213,6 +214,7 @@ public final class GrpcServerStarter {
         }
         server = built;
         ServerStarter.watchLifeline();
+        AcceptGate.openWhenReady(channels.channels());
         Notify.serving();
         return built;
     }

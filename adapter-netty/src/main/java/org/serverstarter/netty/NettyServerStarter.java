@@ -32,6 +32,7 @@ import org.serverstarter.adapters.StarterException;
 import org.serverstarter.adapters.internal.Contract;
 import org.serverstarter.adapters.internal.Drain;
 import org.serverstarter.adapters.internal.Notify;
+import org.serverstarter.netty.internal.AcceptGate;
 import org.serverstarter.netty.internal.EpollAdoption;
 import org.serverstarter.netty.internal.Http2GoAway;
 import org.serverstarter.netty.internal.HttpDrainHandler;
@@ -169,7 +170,8 @@ public final class NettyServerStarter {
      * waits until all are registered and accepting. The bootstrap itself is left unchanged (a clone is used), so it
      * needs no channel class; its groups decide the transport.
      * Then sends {@code READY=1} to {@code NOTIFY_SOCKET} when that is set (see {@link Readiness};
-     * {@link Readiness#deferReady()} leaves that to the app).
+     * {@link Readiness#deferReady()} leaves that to the app, and the channels then accept only once it calls
+     * {@link Readiness#notifyReady()}).
      *
      * <p>It also watches the superdaemon's lifeline ({@link ServerStarter#watchLifeline()}): should the superdaemon
      * die, even by {@code kill -9}, the JVM shuts down as on TERM, draining through {@link #drainOnShutdown}, instead of
@@ -223,6 +225,7 @@ public final class NettyServerStarter {
             throw e;
         }
         ServerStarter.watchLifeline();
+        AcceptGate.openWhenReady(serverChannels);
         Notify.serving();
         return List.copyOf(serverChannels);
     }

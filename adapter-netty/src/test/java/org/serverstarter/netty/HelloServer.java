@@ -41,10 +41,17 @@ public final class HelloServer {
             NettyServerStarter listener = NettyServerStarter.fromEnvironment();
             ServerBootstrap bootstrap = bootstrap(group, listener, identity);
             if (listener.isPresent()) {
+                if (ContractApp.defersReady()) {
+                    Readiness.deferReady();
+                }
                 // Printing the channels looks up their local addresses, as an app logging its listeners would.
                 List<Channel> channels = listener.register(bootstrap);
                 listener.drainOnShutdown(ContractApp.drainTimeout());
                 System.out.println("HelloServer serving " + transport + " " + identity + " on " + channels);
+                if (ContractApp.defersReady()) {
+                    ContractApp.awaitReadyFile();
+                    Readiness.notifyReady();
+                }
             } else {
                 bootstrap.channel(transport.serverSocketChannel()).bind("127.0.0.1", ContractApp.ownPort()).sync();
                 Readiness.notifyReady();

@@ -78,13 +78,17 @@ class TomcatServerStarterTest {
     private Tomcat tomcat;
     private TomcatServerStarter starter;
 
-    /** What Tomcat logs at WARNING or above, which none of these tests should make it log, stopping included. */
+    /**
+     * What Tomcat logs at WARNING or above, which none of these tests should make it log, stopping included; but for
+     * the session id generator's note that its SecureRandom took over 100 ms, which says how busy the machine is.
+     */
     private final List<LogRecord> tomcatWarnings = new CopyOnWriteArrayList<>();
     private final Handler warnings = new Handler() {
         @Override
         public void publish(LogRecord record) {
             if (record.getLevel().intValue() >= Level.WARNING.intValue() && record.getLoggerName() != null
-                    && record.getLoggerName().startsWith("org.apache.")) {
+                    && record.getLoggerName().startsWith("org.apache.")
+                    && !record.getLoggerName().equals("org.apache.catalina.util.SessionIdGeneratorBase")) {
                 tomcatWarnings.add(record);
             }
         }

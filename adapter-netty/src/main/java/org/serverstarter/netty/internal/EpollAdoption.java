@@ -28,6 +28,7 @@ public final class EpollAdoption {
 
     private EpollAdoption() {}
 
+    /** The socket as a server channel that accepts nothing until {@link AcceptGate#openWhenReady} opens it. */
     public static ServerChannel adopt(InheritedSocket socket) {
         Epoll.ensureAvailability();
         check(socket);
@@ -37,9 +38,9 @@ public final class EpollAdoption {
         // holding the socket; JDK-based generations work either way.
         socket.setNonBlocking();
         // The one-argument domain constructor reports the channel inactive, so it would never accept.
-        return socket.isUnix()
+        return AcceptGate.closed(socket.isUnix()
                 ? new EpollServerDomainSocketChannel(socket.fd(), true)
-                : new EpollServerSocketChannel(socket.fd());
+                : new EpollServerSocketChannel(socket.fd()));
     }
 
     private static void check(InheritedSocket socket) {

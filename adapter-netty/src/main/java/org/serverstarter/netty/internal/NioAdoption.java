@@ -11,10 +11,12 @@ import org.serverstarter.adapters.InheritedSocket;
 public final class NioAdoption {
     private NioAdoption() {}
 
+    /** The socket as a server channel that accepts nothing until {@link AcceptGate#openWhenReady} opens it. */
     public static ServerChannel adopt(InheritedSocket socket) {
         java.nio.channels.ServerSocketChannel jdk = socket.openServerChannel();
         // Not NioServerDomainSocketChannel: its close deletes the socket path once anything (even toString) has
         // looked up the local address, and the path belongs to the superdaemon.
-        return socket.isUnix() ? new NioAdoptedDomainServerChannel(jdk) : new NioServerSocketChannel(jdk);
+        return AcceptGate.closed(
+                socket.isUnix() ? new NioAdoptedDomainServerChannel(jdk) : new NioServerSocketChannel(jdk));
     }
 }

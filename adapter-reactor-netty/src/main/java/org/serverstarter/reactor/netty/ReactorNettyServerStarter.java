@@ -29,6 +29,7 @@ import org.serverstarter.adapters.StarterException;
 import org.serverstarter.adapters.internal.Contract;
 import org.serverstarter.adapters.internal.Drain;
 import org.serverstarter.adapters.internal.Notify;
+import org.serverstarter.netty.internal.AcceptGate;
 import org.serverstarter.netty.internal.AdoptedBind;
 import org.serverstarter.netty.internal.EpollAdoption;
 import org.serverstarter.netty.internal.Http2GoAway;
@@ -267,6 +268,7 @@ public final class ReactorNettyServerStarter {
                     + ": this Reactor Netty version no longer makes server channels through LoopResources.onChannel");
         }
         ServerStarter.watchLifeline();
+        AcceptGate.openWhenReady(List.of(channel));
         synchronized (this) {
             serving.add(socket.fd());
         }

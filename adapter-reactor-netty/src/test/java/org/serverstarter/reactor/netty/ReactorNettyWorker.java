@@ -29,11 +29,18 @@ public final class ReactorNettyWorker {
         try {
             ReactorNettyServerStarter starter = ReactorNettyServerStarter.fromEnvironment();
             if (starter.isPresent()) {
+                if (ContractApp.defersReady()) {
+                    Readiness.deferReady();
+                }
                 List<DisposableServer> servers = starter.bind(server);
                 starter.drainOnShutdown(ContractApp.drainTimeout());
                 System.out.println("ReactorNettyWorker serving " + ContractApp.identity() + " on "
                         + servers.stream().map(s -> s.channel().toString()).toList());
                 first = servers.get(0);
+                if (ContractApp.defersReady()) {
+                    ContractApp.awaitReadyFile();
+                    Readiness.notifyReady();
+                }
             } else {
                 first = server.host("127.0.0.1").port(ContractApp.ownPort()).bindNow();
                 Readiness.notifyReady();
