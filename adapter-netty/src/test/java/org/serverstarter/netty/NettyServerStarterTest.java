@@ -93,7 +93,7 @@ class NettyServerStarterTest {
     void atTheDeadlineTheDrainClosesIdleConnections() throws Exception {
         Socket listening = tcpListening();
         InetSocketAddress address = addressOf(listening);
-        NettyServerStarter listener = listenerFor(address.getHostString() + ":" + address.getPort(), listening);
+        NettyServerStarter listener = listenerFor(address, listening);
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, Transport.EPOLL.ioHandlerFactory());
         try (HttpConnection idle = registerAndConnect(listener, group, listening, () -> HttpConnection.open(address))) {
             assertEquals(200, idle.get("/").status());
@@ -116,7 +116,7 @@ class NettyServerStarterTest {
     void aConnectionAcceptedJustBeforeTheDrainIsAnswered() throws Exception {
         Socket listening = tcpListening();
         InetSocketAddress address = addressOf(listening);
-        NettyServerStarter listener = listenerFor(address.getHostString() + ":" + address.getPort(), listening);
+        NettyServerStarter listener = listenerFor(address, listening);
         EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, Transport.EPOLL.ioHandlerFactory());
         EventLoopGroup children = new MultiThreadIoEventLoopGroup(1, Transport.EPOLL.ioHandlerFactory());
         SingleThreadEventExecutor child = (SingleThreadEventExecutor) children.next();
@@ -164,7 +164,7 @@ class NettyServerStarterTest {
     void drainsAnHttp2ConnectionWithTwoGoAways() throws Exception {
         Socket listening = tcpListening();
         InetSocketAddress address = addressOf(listening);
-        NettyServerStarter listener = listenerFor(address.getHostString() + ":" + address.getPort(), listening);
+        NettyServerStarter listener = listenerFor(address, listening);
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, Transport.EPOLL.ioHandlerFactory());
         try {
             listener.register(new ServerBootstrap().group(group).childHandler(new ChannelInitializer<Channel>() {
@@ -253,6 +253,10 @@ class NettyServerStarterTest {
     }
 
     /** A listener for {@code listening}, described as a superdaemon would: {@code key=fd}. */
+    private static NettyServerStarter listenerFor(InetSocketAddress address, Socket listening) {
+        return listenerFor(address.getHostString() + ":" + address.getPort(), listening);
+    }
+
     private static NettyServerStarter listenerFor(String key, Socket listening) {
         return NettyServerStarter.fromEnvironment(Map.of("SERVER_STARTER_PORT", key + "=" + listening.intValue()));
     }

@@ -145,9 +145,7 @@ class TlsIT {
         int port = Ports.freeTcpPort();
         Path status = dir.resolve("status");
         SslContextFactory.Client tls = clientTls();
-        HTTP2Client client = new HTTP2Client();
-        client.getClientConnector().setSslContextFactory(tls);
-        client.start();
+        HTTP2Client client = startedHttp2Client(tls);
         try (StarterProcess starter = start(app, port, status, Map.of(), dir)) {
             long first = awaitOnlyGeneration(starter, status, 0);
             InetSocketAddress address = new InetSocketAddress("127.0.0.1", port);
@@ -196,9 +194,7 @@ class TlsIT {
         int port = Ports.freeTcpPort();
         Path status = dir.resolve("status");
         SslContextFactory.Client tls = clientTls();
-        HTTP2Client client = new HTTP2Client();
-        client.getClientConnector().setSslContextFactory(tls);
-        client.start();
+        HTTP2Client client = startedHttp2Client(tls);
         try (StarterProcess starter = start("tomcat", port, status, Map.of(), dir)) {
             long first = awaitOnlyGeneration(starter, status, 0);
             InetSocketAddress address = new InetSocketAddress("127.0.0.1", port);
@@ -360,6 +356,14 @@ class TlsIT {
         assertTrue(curl.waitFor(20, TimeUnit.SECONDS), "curl did not end");
         assertEquals(0, curl.exitValue(), out);
         return out;
+    }
+
+    /** Jetty's HTTP/2 client, started, trusting the samples' certificate through {@code tls}. */
+    private static HTTP2Client startedHttp2Client(SslContextFactory.Client tls) throws Exception {
+        HTTP2Client client = new HTTP2Client();
+        client.getClientConnector().setSslContextFactory(tls);
+        client.start();
+        return client;
     }
 
     private static SslContextFactory.Client clientTls() {
