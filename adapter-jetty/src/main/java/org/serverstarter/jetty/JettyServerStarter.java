@@ -54,6 +54,9 @@ import org.serverstarter.adapters.internal.Notify;
  * <p>The drain is part of the server's life cycle: once {@link #listen} was called, {@code server.stop()} drains
  * first, for at most the server's {@link Server#getStopTimeout() stop timeout}, whoever calls it.
  *
+ * <p>After {@link Readiness#deferReady()}, the inherited sockets accept only once the app calls
+ * {@link Readiness#notifyReady()}.
+ *
  * <p>The JVM needs {@code --add-opens=java.base/sun.nio.ch=ALL-UNNAMED} to adopt the inherited sockets.
  */
 public final class JettyServerStarter {
@@ -61,6 +64,11 @@ public final class JettyServerStarter {
     private final ServerStarter starter;
     private final Drain drain = new Drain();
     private final OpenConnections connections = new OpenConnections(drain);
+    // The inherited connectors, and whether the drain has closed them: taken by the drain before it closes them and by
+    // the readiness gate before it lets them accept, so that a gate opened during a drain leaves them shut.
+    private final Object acceptGate = new Object();
+    private final List<AbstractConnector> inherited = new ArrayList<>();
+    private boolean closing;
     // Written under this object's lock, read by the shutdown hook without it.
     private volatile Server server;
     private volatile DrainHandler handler;
@@ -128,7 +136,9 @@ public final class JettyServerStarter {
      * drains for at most {@link Server#getStopTimeout()} before Jetty stops anything.
      *
      * <p>Once {@code server.start()} has started every connector, {@code READY=1} goes to {@code NOTIFY_SOCKET} when
-     * that is set (see {@link Readiness}; {@link Readiness#deferReady()} leaves that to the app). It also watches the
+     * that is set (see {@link Readiness}; {@link Readiness#deferReady()} leaves that to the app). After
+     * {@link Readiness#deferReady()}, the sockets accept only once the app calls {@link Readiness#notifyReady()}; the
+     * app's own connectors accept at once. It also watches the
      * superdaemon's lifeline ({@link ServerStarter#watchLifeline()}): should the superdaemon die, even by
      * {@code kill -9}, the JVM shuts down as on TERM, draining, instead of serving on as an orphan.
      *
@@ -159,6 +169,9 @@ public final class JettyServerStarter {
         } catch (RuntimeException e) {
             connectors.forEach(JettyServerStarter::stopAccepting);
             throw e;
+        }
+        synchronized (acceptGate) {
+            inherited.addAll(connectors);
         }
         for (AbstractConnector connector : connectors) {
             // Followed from here, not only when the server starts: Spring Boot starts its Jetty without connectors
@@ -201,6 +214,12 @@ public final class JettyServerStarter {
             connector = tcp;
         }
         connector.setName(socket.key());
+        // Jetty's own accept switch, in 12.0 and 12.1 alike: the acceptor threads wait before accept() until
+        // startAccepting() turns it on, and leave that wait when the connector shuts down or stops (Jetty interrupts
+        // them), so a stop before the app is ready neither hangs nor leaves a thread behind. Until the server has
+        // started, and the app is ready when it deferred READY=1, clients stay in the shared backlog, where the
+        // generation still serving takes them.
+        connector.setAccepting(false);
         return connector;
     }
 
@@ -213,6 +232,7 @@ public final class JettyServerStarter {
 
         @Override
         public void lifeCycleStarted(LifeCycle event) {
+            Notify.whenReady(JettyServerStarter.this::startAccepting);
             Notify.serving();
         }
 
@@ -222,6 +242,19 @@ public final class JettyServerStarter {
             if (handler != null && !drain(Duration.ofMillis(Math.max(0, server.getStopTimeout())))) {
                 // The drain used the stop timeout up; Jetty would otherwise wait for the same connections again.
                 server.setStopTimeout(0);
+            }
+        }
+    }
+
+    /**
+     * Lets the inherited connectors accept, unless the drain has begun: a {@link ServerConnector} the drain closed has
+     * no channel left, and its acceptor, let go, would return from accept() at once, over and over, until the
+     * connector shuts down.
+     */
+    private void startAccepting() {
+        synchronized (acceptGate) {
+            if (!closing) {
+                inherited.forEach(connector -> connector.setAccepting(true));
             }
         }
     }
@@ -324,6 +357,9 @@ public final class JettyServerStarter {
         long deadline = System.nanoTime() + timeout.toNanos();
         drain.begin(spread);
         Readiness.notifyStopping();
+        synchronized (acceptGate) {
+            closing = true;
+        }
         for (Connector connector : server.getConnectors()) {
             stopAccepting(connector);
         }

@@ -40,12 +40,14 @@ import org.serverstarter.testkit.Superdaemon;
 /**
  * {@link JettyWorker} in a child JVM, for what only the Jetty adapter has (what every adapter must do is in
  * {@link JettyContractIT}): an answer committed as keep-alive before the drain, Jetty's own stop at shutdown beside
- * {@link JettyServerStarter#drainOnShutdown}, an app that defers {@code READY=1} or fails to start, and a worker whose
- * start_server is killed with KILL.
+ * {@link JettyServerStarter#drainOnShutdown}, an app that defers {@code READY=1} (on TCP and unix sockets), is stopped
+ * before it is ready or fails to start, and a worker whose start_server is killed with KILL.
  */
 class JettyServerStarterIT {
     private static final Duration WAIT = Duration.ofSeconds(40);
     private static final Pattern READY = Pattern.compile("^jetty ready gen=1 pid=(\\d+)$", Pattern.MULTILINE);
+    /** New connections on each socket while generation 2 is up but not ready. */
+    private static final int REQUESTS_BEFORE_READY = 20;
 
     @TempDir
     Path dir;
@@ -118,39 +120,82 @@ class JettyServerStarterIT {
 
     /**
      * End to end with our start_server's {@code --readiness=notify}: an app that defers READY=1 until it has warmed up
-     * is serving but not yet counted as started, so the superdaemon keeps the old generation until the app says so.
+     * is started but not yet counted as started, so the superdaemon keeps the old generation until the app says so;
+     * meanwhile its TCP and unix connectors take no connection, so every new one reaches the old generation (the
+     * contract case covers TCP only).
      */
     @Test
     @Timeout(120)
     void ourStartServerWaitsForTheAppsOwnReady() throws Exception {
         assumeTrue(Superdaemon.JAVA.isAvailable(), "our start_server is built");
         InetSocketAddress address = new InetSocketAddress("127.0.0.1", Ports.freeTcpPort());
+        Path unix = dir.resolve("jetty.sock");
         Path warm1 = dir.resolve("warm1");
         Path warm2 = dir.resolve("warm2");
         Path script = dir.resolve("worker.sh");
         // Each generation waits for its own file: warm1, warm2.
         Files.writeString(script, "export WARM_UP_UNTIL=" + dir + "/warm$SERVER_STARTER_GENERATION; exec \"$@\"\n");
-        List<String> args = new ArrayList<>(List.of("--port=127.0.0.1:" + address.getPort(), "--readiness=notify",
-                "--", "sh", script.toString()));
+        List<String> args = new ArrayList<>(List.of("--port=127.0.0.1:" + address.getPort(), "--path=" + unix,
+                "--readiness=notify", "--", "sh", script.toString()));
         args.addAll(worker());
         try (StarterProcess starter = StarterProcess.start(Superdaemon.JAVA, args, Map.of(), dir)) {
             starter.awaitOutput("jetty ready gen=1 ", WAIT);
-            assertTrue(HttpClient.get(address, "/").body().startsWith("gen=1 "), "serving while warming up");
-            assertFalse(starter.output().contains(" is ready"), starter.output());
-            Files.createFile(warm1);
+            // Connected through the backlog before the app is ready; answered once it is.
+            try (HttpConnection tcp = HttpConnection.open(address); HttpConnection local = HttpConnection.open(unix)) {
+                tcp.send("/");
+                local.send("/");
+                assertFalse(starter.output().contains(" is ready"), starter.output());
+                Files.createFile(warm1);
+                assertTrue(ok(tcp.read()).startsWith("gen=1 "));
+                assertTrue(ok(local.read()).startsWith("gen=1 "));
+            }
             starter.awaitOutput("new worker [0-9]+ is ready", WAIT);
             assertTrue(starter.output().indexOf("warmed up gen=1") < starter.output().indexOf(" is ready"),
                     starter.output());
 
             starter.signal("HUP");
             starter.awaitOutput("jetty ready gen=2 ", WAIT);
+            for (int i = 0; i < REQUESTS_BEFORE_READY; i++) {
+                // Without the gate, generation 2's acceptors would share these connections with generation 1's.
+                assertTrue(ok(HttpClient.get(address, "/")).startsWith("gen=1 "), "TCP request " + i);
+                assertTrue(ok(HttpClient.get(unix, "/")).startsWith("gen=1 "), "unix request " + i);
+            }
             assertFalse(starter.output().contains("killing old workers"), starter.output());
             Files.createFile(warm2);
             starter.awaitOutput("killing old workers", WAIT);
             String out = starter.output();
             assertTrue(out.indexOf("warmed up gen=2") < out.indexOf("killing old workers"), out);
             Await.until("generation 2 alone answers", WAIT,
-                    () -> HttpClient.get(address, "/").body().startsWith("gen=2 "));
+                    () -> HttpClient.get(address, "/").body().startsWith("gen=2 ")
+                            && HttpClient.get(unix, "/").body().startsWith("gen=2 "));
+        }
+    }
+
+    /**
+     * A worker told to stop while it waits for its app to be ready, its acceptors held before accept(), drains and
+     * exits at once: Jetty's shutdown of the connectors ends that wait, so neither the drain (which waits for the
+     * acceptors to end, up to its timeout) nor Jetty's stop waits on a held acceptor.
+     */
+    @Test
+    @Timeout(90)
+    void aWorkerStoppedBeforeItIsReadyExitsAtOnce() throws Exception {
+        assumeTrue(Superdaemon.JAVA.isAvailable(), "our start_server is built");
+        InetSocketAddress address = new InetSocketAddress("127.0.0.1", Ports.freeTcpPort());
+        List<String> args = new ArrayList<>(List.of("--port=127.0.0.1:" + address.getPort(),
+                "--path=" + dir.resolve("jetty.sock"), "--"));
+        args.addAll(worker());
+        Duration drainTimeout = Duration.ofSeconds(60);
+        Map<String, String> env = Map.of("WARM_UP_UNTIL", dir.resolve("never").toString(), "DRAIN_TIMEOUT_MS",
+                Long.toString(drainTimeout.toMillis()));
+        try (StarterProcess starter = StarterProcess.start(Superdaemon.JAVA, args, env, dir)) {
+            starter.awaitOutput("jetty ready gen=1 ", WAIT);
+            long stopping = System.nanoTime();
+            starter.signal("TERM");
+            assertEquals(0, starter.awaitExit(WAIT), starter.output());
+            Duration took = Duration.ofNanos(System.nanoTime() - stopping);
+            assertTrue(took.compareTo(drainTimeout.dividedBy(4)) < 0, "stopped after " + took + ":\n"
+                    + starter.output());
+            assertFalse(starter.output().contains("WARN"), starter.output());
         }
     }
 

@@ -29,7 +29,7 @@ public final class JettyWorker {
     public static void main(String[] args) throws Exception {
         long generation = ServerStarter.fromEnvironment().generation();
         String warmUpUntil = System.getenv("WARM_UP_UNTIL");
-        if (warmUpUntil != null) {
+        if (warmUpUntil != null || ContractApp.defersReady()) {
             Readiness.deferReady();
         }
         Server server = new Server();
@@ -94,7 +94,10 @@ public final class JettyWorker {
             System.err.println("worker: " + e.getMessage());
             System.exit(4);
         }
-        if (!JettyServerStarter.fromEnvironment().isPresent() && warmUpUntil == null) {
+        if (ContractApp.defersReady()) {
+            ContractApp.awaitReadyFile();
+            Readiness.notifyReady();
+        } else if (!JettyServerStarter.fromEnvironment().isPresent() && warmUpUntil == null) {
             // On its own port the app reports readiness itself (systemd's Type=notify), as the README shows.
             Readiness.notifyReady();
         }

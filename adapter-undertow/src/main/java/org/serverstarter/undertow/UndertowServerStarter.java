@@ -60,6 +60,9 @@ import org.xnio.channels.AcceptingChannel;
  * {@code setSocketOption} apply to the builder's own listeners only (Undertow keeps them private); the inherited
  * sockets' connections get {@code TCP_NODELAY}, as with Undertow's defaults.
  *
+ * <p>After {@link Readiness#deferReady()}, the inherited sockets accept only once the app calls
+ * {@link Readiness#notifyReady()}.
+ *
  * <p>Needs the JVM flag {@code --add-opens=java.base/sun.nio.ch=ALL-UNNAMED} to adopt the inherited fds.
  */
 public final class UndertowServerStarter {
@@ -71,6 +74,10 @@ public final class UndertowServerStarter {
     // Held by the accept thread while it hands connections over (see AdoptedAcceptor).
     private final Object acceptPass = new Object();
     private final List<AcceptingChannel<StreamConnection>> acceptors = new ArrayList<>();
+    // Taken by the drain before it closes the acceptors and by the readiness gate before it resumes them, so that a
+    // gate opened during a drain leaves them closed.
+    private final Object acceptGate = new Object();
+    private boolean closing;
     private final List<InetSocketAddress> addresses = new ArrayList<>();
     private Undertow server;
     private Boolean drained;
@@ -115,7 +122,9 @@ public final class UndertowServerStarter {
     /**
      * Builds and starts {@code builder}'s server, serving its handler on every socket in {@code SERVER_STARTER_PORT}
      * besides any listener the app added to the builder, then sends {@code READY=1} to {@code NOTIFY_SOCKET} when that
-     * is set (see {@link Readiness}; {@link Readiness#deferReady()} leaves that to the app). Every option of the
+     * is set (see {@link Readiness}; {@link Readiness#deferReady()} leaves that to the app). After
+     * {@link Readiness#deferReady()}, the inherited sockets accept only once the app calls
+     * {@link Readiness#notifyReady()}; the builder's own listeners accept at once. Every option of the
      * builder applies (I/O and worker threads, worker options, buffers, server options such as
      * {@code ENABLE_HTTP2}), except socket options, which Undertow applies only to the listeners it binds.
      *
@@ -234,13 +243,15 @@ public final class UndertowServerStarter {
                 connections.listen(served, open);
                 addresses.add(tcpAddress(acceptor.getLocalAddress(), channel));
             }
-            acceptors.forEach(AcceptingChannel::resumeAccepts);
         } catch (RuntimeException | Error e) {
             acceptors.forEach(IoUtils::safeClose);
             started.stop();
             throw e;
         }
         server = started;
+        // The acceptors were made suspended and stay so until the app is ready (at once unless it deferred READY=1):
+        // meanwhile clients wait in the shared backlog, where the generation still serving takes them.
+        Notify.whenReady(this::startAccepting);
         return started;
     }
 
@@ -257,6 +268,23 @@ public final class UndertowServerStarter {
         } catch (ReflectiveOperationException | RuntimeException e) {
             throw new StarterException("this Undertow (" + Version.getVersionString() + ") has no readable "
                     + "Undertow.ListenerInfo.openListener; adapter-undertow needs undertow-core 2.3: " + e, e);
+        }
+    }
+
+    /**
+     * Resumes the acceptors unless the drain has begun or the server stopped without one: XNIO is not asked to accept
+     * on a channel it closed, and the app's {@code notifyReady()} gets no exception from a server long gone.
+     */
+    private void startAccepting() {
+        synchronized (acceptGate) {
+            if (closing) {
+                return;
+            }
+            for (AcceptingChannel<StreamConnection> acceptor : acceptors) {
+                if (acceptor.isOpen()) {
+                    acceptor.resumeAccepts();
+                }
+            }
         }
     }
 
@@ -315,6 +343,9 @@ public final class UndertowServerStarter {
         long deadline = System.nanoTime() + timeout.toNanos();
         drain.begin(spread);
         Readiness.notifyStopping();
+        synchronized (acceptGate) {
+            closing = true;
+        }
         for (AcceptingChannel<StreamConnection> acceptor : acceptors) {
             acceptor.suspendAccepts();
             IoUtils.safeClose(acceptor);
