@@ -118,8 +118,8 @@ public final class StarterProcess implements AutoCloseable {
     public void close() {
         List<ProcessHandle> tree = process.descendants().toList();
         try {
-            if (process.isAlive()) {
-                signal("TERM");
+            // Not signal(): a superdaemon the test killed may be reaped between isAlive() and kill, which then fails.
+            if (process.isAlive() && kill("-s", "TERM", Long.toString(pid())) == 0) {
                 process.waitFor(TERM_GRACE.toMillis(), TimeUnit.MILLISECONDS);
             }
         } catch (InterruptedException e) {
