@@ -56,6 +56,8 @@ class SpringSampleIT {
      * bench/zero-downtime measures; a tenth keeps them within their time.
      */
     private static final int WARM_UP_REQUESTS = 300;
+    /** Boot's line once its web server has started, whichever it is. */
+    private static final Pattern SERVER_STARTED = Pattern.compile("(Tomcat|Jetty|Netty) started on port");
     private static final String WARM_UP = "--server-starter.warm-up.requests=" + WARM_UP_REQUESTS;
 
     static List<Superdaemon> superdaemons() {
@@ -140,7 +142,9 @@ class SpringSampleIT {
      * application.properties; pointed here at {@code /counted}): a generation announces itself
      * only once its warm-up requests were served, through a loopback listener of its own that is closed by then, so
      * none reach the generation still serving; one whose warm-up fails (a 404) stops in one line without
-     * {@code READY=1}, and the old generation serves on until the next one is ready.
+     * {@code READY=1}, and the old generation serves on until the next one is ready. A generation takes no client on
+     * the inherited socket before its {@code READY=1}: while generation 2 runs its runner and warm-up, every new
+     * connection reaches generation 1.
      */
     @Test
     @Timeout(value = 3, unit = TimeUnit.MINUTES)
@@ -166,7 +170,17 @@ class SpringSampleIT {
             assertEquals(Set.of(port), listeningPorts(first), "listening sockets of generation 1");
 
             starter.signal("HUP");
-            starter.awaitOutput("(?s).*seems to have failed to start, exit status:\\d+.*", WAIT);
+            // Generation 2's server is up from here, its runner and warm-up still ahead: its inherited sockets must
+            // accept nothing until READY=1, which it never sends, so every new connection meanwhile reaches generation 1.
+            Await.until("generation 2's server to start", WAIT, () -> SERVER_STARTED.matcher(starter.output())
+                    .results().count() >= 2);
+            int beforeReady = 0;
+            while (!starter.output().contains("seems to have failed to start")) {
+                assertEquals("1", HttpClient.get(address, "/").header("X-Generation"),
+                        "request " + beforeReady + " on a new connection while generation 2 is not ready");
+                beforeReady++;
+            }
+            assertTrue(beforeReady > 0, "no request was sent while generation 2 ran its runner and warm-up");
             String failed = starter.output();
             assertFalse(failed.contains("exit status:0"), failed);
             assertEquals(1, failed.lines().filter(line -> line.contains("GET /missing")).count(), failed);
