@@ -1,4 +1,6 @@
-# Shell shared by bench/zero-downtime and bench/inherited-vs-own; sourced, not run. Expects `set -euo pipefail`.
+# shellcheck shell=bash
+# Shell shared by bench/zero-downtime, bench/inherited-vs-own and bench/co-runner-interference; sourced, not run.
+# Expects `set -euo pipefail`.
 # Sets here (bench/) and root (the repository), and keeps the process groups the script starts in `started` so the
 # EXIT trap ends those and nothing else.
 
@@ -6,7 +8,18 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 root=$(dirname "$here")
 
 [ -f "$root/samples/target/samples.jar" ] || { echo "build first: mvn -o -pl samples package -DskipTests" >&2; exit 2; }
-command -v wrk >/dev/null || { echo "wrk not found" >&2; exit 2; }
+if [ "${LOAD:-wrk}" = wrk ]; then command -v wrk >/dev/null || { echo "wrk not found" >&2; exit 2; }; fi
+
+# With SAMPLE_TLS set (not empty, not 0) the samples serve HTTPS, HTTP/2 by ALPN (samples/README.md, "HTTPS and
+# HTTP/2"), and await_http asks for https.
+sample_tls() { [ -n "${SAMPLE_TLS:-}" ] && [ "$SAMPLE_TLS" != 0 ]; }
+
+# For HTTP/2 load: h2load (nghttp2-client) and the samples' keystore, which `mvn package` makes.
+require_h2load() {
+    command -v h2load >/dev/null || { echo "h2load not found (Debian: nghttp2-client)" >&2; exit 2; }
+    [ -f "$root/samples/target/tls/keystore.p12" ] || {
+        echo "no samples/target/tls/keystore.p12: build first, mvn -o -pl samples -am package -DskipTests" >&2; exit 2; }
+}
 
 started=()
 cleanup() {
@@ -34,6 +47,7 @@ exec {nap_fd}<> <(:)
 nap() { read -r -t "$1" -u "$nap_fd" _ || true; }
 # read_generations FILE: sets gen_count to the number of generations a status file lists (GEN:PID lines), gen_max
 # to the newest and gen_max_pid to its worker's pid; 0, 0 and empty without the file.
+# shellcheck disable=SC2034  # gen_max_pid is the callers'
 read_generations() {
     gen_count=0 gen_max=0 gen_max_pid=
     local line
@@ -57,10 +71,11 @@ starter_path() {
     esac
 }
 
-# Waits until http://127.0.0.1:$1/ answers 200, at most $2 seconds.
+# Waits until http://127.0.0.1:$1/ (https:// with SAMPLE_TLS) answers 200, at most $2 seconds.
 await_http() {
-    local deadline=$(( $(date +%s) + $2 ))
-    until curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$1/"; do
+    local deadline=$(( $(date +%s) + $2 )) url="http://127.0.0.1:$1/" tls=()
+    if sample_tls; then url="https://127.0.0.1:$1/" tls=(--cacert "$root/samples/target/tls/cert.pem"); fi
+    until curl -sf -o /dev/null --max-time 2 "${tls[@]}" "$url"; do
         [ "$(date +%s)" -lt "$deadline" ] || return 1
         sleep 0.1
     done
