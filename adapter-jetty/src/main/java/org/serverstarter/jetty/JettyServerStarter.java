@@ -69,6 +69,12 @@ public final class JettyServerStarter {
     private final Object acceptGate = new Object();
     private final List<AbstractConnector> inherited = new ArrayList<>();
     private boolean closing;
+    /**
+     * Whether the app has Jetty's HTTP/2, with the frame listeners {@link Http2FirstGoAway} needs (not in every 12.0.x
+     * release): an app without it never touches that class, which would not link.
+     */
+    private static final boolean HTTP2 = hasHttp2();
+
     // Written under this object's lock, read by the shutdown hook without it.
     private volatile Server server;
     private volatile DrainHandler handler;
@@ -286,8 +292,9 @@ public final class JettyServerStarter {
      *       connection is told at its first response after a moment of its own, those moments spread evenly over the
      *       first 200 ms (or {@code timeout} when shorter), so that a busy server's clients do not all reconnect to
      *       the next generation in the same millisecond; then every one. HTTP/2 connections (over TLS or h2c) get,
-     *       once that spread is over, a graceful GOAWAY from Jetty: first one naming the highest possible stream id,
-     *       then one naming the last stream the server took; the streams they carry finish, and Jetty closes the
+     *       once that spread is over, a graceful GOAWAY: first one naming the highest possible stream id, with a PING;
+     *       once the client has answered the PING (so every stream it opened before it saw the GOAWAY has arrived),
+     *       Jetty's own, naming the last stream the server took; the streams they carry finish, and Jetty closes the
      *       connection after the last one.</li>
      *   <li>Waits until the clients have closed every one of those connections, at most {@code timeout}. An idle
      *       keep-alive connection is not closed early, since its client may be sending a request at that very
@@ -369,6 +376,9 @@ public final class JettyServerStarter {
         // leaves their connections to the client's next request, which gets Connection: close.
         drain.awaitSpread();
         handler.awaitKeepAliveResponses(deadline);
+        if (HTTP2) {
+            Http2FirstGoAway.send(List.of(server.getConnectors()), deadline);
+        }
         List<CompletableFuture<Void>> shutdowns = new ArrayList<>();
         for (Connector c : server.getConnectors()) {
             if (c instanceof AbstractConnector connector) {
@@ -377,9 +387,8 @@ public final class JettyServerStarter {
             }
             shutdowns.add(c.shutdown());
             // The connector's own shutdown leaves the connections to their protocol: what is Graceful among its beans
-            // (HTTP/2's session container) sends each HTTP/2 session a GOAWAY, the graceful two-step form, and closes
-            // the session once its streams are done. HTTP/1.1 connections have nothing Graceful and are left as they
-            // are.
+            // (HTTP/2's session container) shuts down the HTTP/2 sessions Http2FirstGoAway has not, each closing once
+            // its streams are done. HTTP/1.1 connections have nothing Graceful and are left as they are.
             shutdowns.add(Graceful.shutdown(c));
         }
         try {
@@ -398,6 +407,15 @@ public final class JettyServerStarter {
             return false;
         }
         return true;
+    }
+
+    private static boolean hasHttp2() {
+        try {
+            Class.forName("org.eclipse.jetty.http2.HTTP2Session$FrameListener", false, Server.class.getClassLoader());
+            return true;
+        } catch (ClassNotFoundException | LinkageError e) {
+            return false;
+        }
     }
 
     /**

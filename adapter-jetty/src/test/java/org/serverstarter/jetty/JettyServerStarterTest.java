@@ -20,7 +20,11 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
 import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
@@ -32,6 +36,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.serverstarter.adapters.internal.Libc;
 import org.serverstarter.testkit.Await;
+import org.serverstarter.testkit.Http2Frames;
 import org.serverstarter.testkit.HttpConnection;
 import org.serverstarter.testkit.HttpResponse;
 import org.serverstarter.testkit.Ports;
@@ -83,7 +88,9 @@ class JettyServerStarterTest {
                 return true;
             }
         });
-        starter.listen(server);
+        HttpConfiguration config = new HttpConfiguration();
+        starter.listen(server, socket -> List.of(new HttpConnectionFactory(config),
+                new HTTP2CServerConnectionFactory(config)));
         server.start();
     }
 
@@ -138,6 +145,51 @@ class JettyServerStarterTest {
             stopped.get(WAIT.toSeconds(), TimeUnit.SECONDS);
         }
         assertTrue(server.isStopped());
+    }
+
+    /**
+     * A client busy on an HTTP/2 connection may write a new stream before it has read the drain's first GOAWAY. The
+     * adapter sends a PING with that GOAWAY and lets Jetty send its final GOAWAY only once the client has answered it,
+     * so such a stream is served and the final GOAWAY names it. (Jetty alone sends the final GOAWAY as soon as the
+     * session has no stream open, naming stream 1 here, and the new stream goes unanswered.)
+     */
+    @Test
+    void anHttp2StreamWrittenBeforeTheClientReadTheFirstGoAwayIsServed() throws Exception {
+        try (Http2Frames client = Http2Frames.connect(tcp, WAIT)) {
+            client.get(1, "/");
+            assertEquals(Http2Frames.HEADERS, next(client, answerTo(1)).type(), "stream 1 answered");
+            CompletableFuture<Boolean> drained = CompletableFuture.supplyAsync(() -> starter.drain(WAIT));
+            Http2Frames.Frame first = next(client, frame -> frame.type() == Http2Frames.GOAWAY);
+            assertEquals(Integer.MAX_VALUE, first.lastStreamId(), "the first GOAWAY");
+            // Written before reading on: the PING the adapter sent behind the GOAWAY is answered after this stream.
+            client.get(3, "/");
+            Http2Frames.Frame answer = next(client, answerTo(3).or(JettyServerStarterTest::isFinalGoAway));
+            assertEquals(Http2Frames.HEADERS, answer.type(), "stream 3, written after the first GOAWAY: " + answer);
+            Http2Frames.Frame last = next(client, JettyServerStarterTest::isFinalGoAway);
+            assertEquals(3, last.lastStreamId(), "the final GOAWAY names the last stream served");
+            client.close();
+            assertTrue(drained.get(WAIT.toSeconds(), TimeUnit.SECONDS), "the drain ends once the client closed");
+        }
+    }
+
+    private static Predicate<Http2Frames.Frame> answerTo(int stream) {
+        return frame -> frame.type() == Http2Frames.HEADERS && frame.stream() == stream;
+    }
+
+    private static boolean isFinalGoAway(Http2Frames.Frame frame) {
+        return frame.type() == Http2Frames.GOAWAY && frame.lastStreamId() != Integer.MAX_VALUE;
+    }
+
+    /** The next frame {@code wanted}, answering the server's {@code PING}s on the way and skipping other frames. */
+    private static Http2Frames.Frame next(Http2Frames client, Predicate<Http2Frames.Frame> wanted) throws IOException {
+        for (Http2Frames.Frame frame = client.read(); frame != null; frame = client.read()) {
+            if (frame.type() == Http2Frames.PING && !frame.has(Http2Frames.ACK)) {
+                client.pingAck(frame.pingData());
+            } else if (wanted.test(frame)) {
+                return frame;
+            }
+        }
+        throw new AssertionError("the connection closed before the frame waited for");
     }
 
     /** At its deadline the drain gives up, returns false and says what was left in one line. */

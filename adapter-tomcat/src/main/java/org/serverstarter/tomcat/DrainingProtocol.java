@@ -1,5 +1,6 @@
 package org.serverstarter.tomcat;
 
+import java.time.Duration;
 import java.util.Enumeration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -12,7 +13,9 @@ import org.apache.coyote.Adapter;
 import org.apache.coyote.Processor;
 import org.apache.coyote.Request;
 import org.apache.coyote.Response;
+import org.apache.coyote.UpgradeProtocol;
 import org.apache.coyote.http11.Http11NioProtocol;
+import org.apache.coyote.http2.Http2Protocol;
 import org.apache.tomcat.util.http.MimeHeaders;
 import org.apache.tomcat.util.net.SocketEvent;
 import org.serverstarter.adapters.internal.Drain;
@@ -41,15 +44,32 @@ import org.serverstarter.adapters.internal.Drain;
  * after a round trip (and Http2Protocol's {@code drainTimeout}) gets the second GOAWAY, with the last stream Tomcat
  * took. Tomcat reaches an upgraded connection's processor only while it waits for its next frame, when the protocol
  * holds it as a waiting processor; so the drain pauses every one held then, and each one that comes to wait later.
+ *
+ * <p>One round trip, as Tomcat measures it (by its last PING, microseconds on a quiet link), is too short for a client
+ * that was busy on the connection: streams it wrote before it read the first GOAWAY arrive after that and are refused
+ * unanswered. So unless the app set {@code Http2Protocol.drainTimeout} itself, it is {@link #HTTP2_DRAIN} here, the
+ * time those streams are still taken (Tomcat 11.0.22 and later; Tomcat adds the value to {@code System.nanoTime()}).
  */
 final class DrainingProtocol extends Http11NioProtocol {
+    private static final boolean HAS_DRAIN_TIMEOUT = hasDrainTimeout();
     private final Drain drain;
+    static final Duration HTTP2_DRAIN = Duration.ofSeconds(1);
     /** Upgraded (HTTP/2) connections waiting for their next frame: what {@link #goAway} reaches. */
     private final Set<Processor> waitingUpgraded = ConcurrentHashMap.newKeySet();
 
     DrainingProtocol(AdoptedEndpoint endpoint, Drain drain) {
         super(endpoint);
         this.drain = drain;
+    }
+
+    @Override
+    public void start() throws Exception {
+        for (UpgradeProtocol upgrade : findUpgradeProtocols()) {
+            if (upgrade instanceof Http2Protocol http2 && HAS_DRAIN_TIMEOUT && http2.getDrainTimeout() == 0) {
+                http2.setDrainTimeout(HTTP2_DRAIN.toNanos());
+            }
+        }
+        super.start();
     }
 
     /** Sends each HTTP/2 connection a GOAWAY; called once the drain has begun. */
@@ -105,6 +125,15 @@ final class DrainingProtocol extends Http11NioProtocol {
      */
     private static boolean isHttp1(Request request) {
         return request.protocol().toString().startsWith("HTTP/1.");
+    }
+
+    private static boolean hasDrainTimeout() {
+        try {
+            Http2Protocol.class.getMethod("setDrainTimeout", long.class);
+            return true;
+        } catch (NoSuchMethodException | LinkageError e) {
+            return false;
+        }
     }
 
     private static boolean hasCloseToken(MimeHeaders headers) {

@@ -52,6 +52,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.serverstarter.adapters.internal.Libc;
 import org.serverstarter.testkit.Await;
+import org.serverstarter.testkit.Http2Frames;
 import org.serverstarter.testkit.HttpConnection;
 import org.serverstarter.testkit.HttpResponse;
 import org.serverstarter.testkit.KeepAliveClients;
@@ -238,6 +239,64 @@ class TomcatServerStarterTest {
             client.destroyForcibly();
         }
         assertNextGenerationGetsNewConnections(address);
+    }
+
+    /**
+     * A client busy on an HTTP/2 connection may write new streams before it has read the drain's first GOAWAY. Tomcat
+     * still takes them for {@link DrainingProtocol#HTTP2_DRAIN} (Http2Protocol's {@code drainTimeout}, which the adapter
+     * sets when the app did not; with Tomcat's own default, one measured round trip, they are refused unanswered). A
+     * stream opened after that gets the final GOAWAY, naming the last stream Tomcat took, and no answer.
+     */
+    @Test
+    void http2StreamsWrittenAfterTheFirstGoAwayAreStillServedForAWhile() throws Exception {
+        InetSocketAddress address = serveTcp(connector -> connector.addUpgradeProtocol(new Http2Protocol()));
+        CompletableFuture<Boolean> drained;
+        try (Http2Frames client = Http2Frames.connect(address, Duration.ofSeconds(10))) {
+            client.get(1, "/");
+            assertEquals(Http2Frames.HEADERS, nextFrame(client, 1).type(), "stream 1 answered");
+            drained = CompletableFuture.supplyAsync(() -> starter.drain(Duration.ofSeconds(30), Duration.ZERO));
+            Http2Frames.Frame goAway = nextFrame(client, 0);
+            assertEquals(Http2Frames.GOAWAY, goAway.type(), "the first frame after the drain began: " + goAway);
+            assertEquals(Integer.MAX_VALUE, goAway.lastStreamId(), "the first GOAWAY");
+
+            // One stream after another, as fast as they are answered, until the final GOAWAY: at most 10 s or 100,000.
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            int stream = 3;
+            int answered = 1;
+            Http2Frames.Frame last = null;
+            while (last == null && stream < 200_001 && System.nanoTime() < end) {
+                client.get(stream, "/");
+                Http2Frames.Frame frame = nextFrame(client, stream);
+                if (frame.type() == Http2Frames.GOAWAY) {
+                    last = frame;
+                } else {
+                    assertEquals(Http2Frames.HEADERS, frame.type(), "stream " + stream + ": " + frame);
+                    answered = stream;
+                    stream += 2;
+                }
+            }
+            assertTrue(answered >= 3, "the stream written right after the first GOAWAY was refused: " + last);
+            assertTrue(last != null, "no final GOAWAY within 10 s; streams answered up to " + answered);
+            assertEquals(answered, last.lastStreamId(), "the final GOAWAY names the last stream answered");
+        }
+        assertTrue(drained.get(30, TimeUnit.SECONDS), "the drain ends when the client has closed its connection");
+        assertNextGenerationGetsNewConnections(address);
+    }
+
+    /**
+     * The next frame that either answers {@code stream} (its {@code HEADERS}) or is a {@code GOAWAY}, acknowledging
+     * Tomcat's {@code PING}s on the way and skipping the rest ({@code DATA} of earlier streams).
+     */
+    private static Http2Frames.Frame nextFrame(Http2Frames client, int stream) throws IOException {
+        for (Http2Frames.Frame frame = client.read(); frame != null; frame = client.read()) {
+            if (frame.type() == Http2Frames.PING && !frame.has(Http2Frames.ACK)) {
+                client.pingAck(frame.pingData());
+            } else if (frame.type() == Http2Frames.GOAWAY
+                    || (frame.type() == Http2Frames.HEADERS && frame.stream() == stream)) {
+                return frame;
+            }
+        }
+        throw new AssertionError("the connection closed while waiting for stream " + stream);
     }
 
     /**

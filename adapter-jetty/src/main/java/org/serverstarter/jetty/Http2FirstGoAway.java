@@ -1,0 +1,89 @@
+package org.serverstarter.jetty;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.eclipse.jetty.http2.HTTP2Session;
+import org.eclipse.jetty.http2.SessionContainer;
+import org.eclipse.jetty.http2.api.Session;
+import org.eclipse.jetty.http2.frames.Frame;
+import org.eclipse.jetty.http2.frames.GoAwayFrame;
+import org.eclipse.jetty.http2.frames.PingFrame;
+import org.eclipse.jetty.server.Connector;
+import org.eclipse.jetty.util.Callback;
+
+/**
+ * The first step of the HTTP/2 drain, with the round trip Jetty leaves out. Jetty's graceful shutdown of a session
+ * sends GOAWAY naming the highest stream id and then, as soon as the session has no stream left, the final GOAWAY
+ * naming the last stream it took. A client busy on that connection may have written new streams before the first
+ * GOAWAY reached it; arriving after the final one, they are refused unanswered. RFC 9113, section 6.8, has the server
+ * wait a round trip between the two: here each session gets the first GOAWAY and a PING, and Jetty's shutdown (which
+ * repeats the first GOAWAY, as the RFC allows) starts only once the PING's answer is back, when every stream the client
+ * wrote before the GOAWAY has arrived.
+ *
+ * <p>Only loaded when Jetty's HTTP/2 classes are on the class path (see {@code JettyServerStarter.HTTP2}): linking
+ * this class loads them.
+ */
+final class Http2FirstGoAway {
+    /** How long a client may take to answer the PING; one that takes longer is slow enough to be broken. */
+    private static final long MAX_ROUND_TRIP = TimeUnit.SECONDS.toNanos(5);
+
+    private Http2FirstGoAway() {
+    }
+
+    /**
+     * Sends every HTTP/2 session of {@code connectors} the first GOAWAY and a PING, and shuts each session down when
+     * its PING is answered. Returns once all are answered, or at {@code deadline} ({@link System#nanoTime()}) or after
+     * {@link #MAX_ROUND_TRIP}, whichever comes first: a session whose client has not answered by then is left to
+     * Jetty's own shutdown.
+     */
+    static void send(List<Connector> connectors, long deadline) throws InterruptedException {
+        List<CompletableFuture<Void>> answered = new ArrayList<>();
+        for (Connector connector : connectors) {
+            for (SessionContainer container : connector.getContainedBeans(SessionContainer.class)) {
+                for (Session session : container.getSessions()) {
+                    if (session instanceof HTTP2Session http2) {
+                        answered.add(goAwayThenShutdownOnPong(http2, connector.getExecutor()));
+                    }
+                }
+            }
+        }
+        try {
+            CompletableFuture.allOf(answered.toArray(CompletableFuture[]::new))
+                    .get(Math.max(0, Math.min(MAX_ROUND_TRIP, deadline - System.nanoTime())), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+            // Jetty's shutdown, which follows, takes the sessions left; a client that does not answer a PING is broken.
+        }
+    }
+
+    /** Sends the first GOAWAY and a PING; the future completes when the PING is answered or cannot be sent. */
+    private static CompletableFuture<Void> goAwayThenShutdownOnPong(HTTP2Session session, Executor executor) {
+        long payload = ThreadLocalRandom.current().nextLong();
+        CompletableFuture<Void> answered = new CompletableFuture<>();
+        HTTP2Session.FrameListener pong = new HTTP2Session.FrameListener() {
+            @Override
+            public void onIncomingFrame(Session s, Frame frame) {
+                if (frame instanceof PingFrame ping && ping.isReply() && ping.getPayloadAsLong() == payload) {
+                    answered.complete(null);
+                }
+            }
+        };
+        session.addEventListener(pong);
+        // Not on the thread that read the PING's answer: Jetty's frame listeners must not act on the session.
+        answered.thenRunAsync(() -> {
+            session.removeEventListener(pong);
+            session.shutdown();
+        }, executor);
+        Callback broken = Callback.from(() -> { }, failure -> answered.complete(null));
+        // Written as a plain frame, leaving the session's state alone: it keeps taking new streams until its shutdown.
+        // The PING goes after it, as Jetty sends a PING ahead of the frames already queued.
+        session.frames(null, List.of(GoAwayFrame.GRACEFUL), Callback.from(
+                () -> session.ping(new PingFrame(payload, false), broken), failure -> answered.complete(null)));
+        return answered;
+    }
+}
