@@ -8,8 +8,8 @@ import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
-import org.serverstarter.adapters.internal.WarmUpClient;
 import org.springframework.boot.jetty.JettyWebServer;
+import org.springframework.boot.web.server.WebServer;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ApplicationContext;
 
@@ -18,7 +18,7 @@ import org.springframework.context.ApplicationContext;
  * HTTP configuration of the inherited ones and the server's thread pool, which then serves the app's first clients
  * warm.
  */
-final class JettyWarmUpPort implements WarmUpClient.Port {
+final class JettyWarmUpPort implements WebServerWarmUpPort {
     private static final long SHUTDOWN_SECONDS = 10;
 
     private final ApplicationContext context;
@@ -27,6 +27,11 @@ final class JettyWarmUpPort implements WarmUpClient.Port {
 
     JettyWarmUpPort(ApplicationContext context) {
         this.context = context;
+    }
+
+    @Override
+    public boolean serves(WebServer server) {
+        return server instanceof JettyWebServer;
     }
 
     @Override

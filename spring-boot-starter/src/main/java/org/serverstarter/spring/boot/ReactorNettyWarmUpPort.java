@@ -2,7 +2,8 @@ package org.serverstarter.spring.boot;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import org.serverstarter.adapters.internal.WarmUpClient;
+import org.springframework.boot.reactor.netty.NettyWebServer;
+import org.springframework.boot.web.server.WebServer;
 import reactor.netty.DisposableServer;
 import reactor.netty.http.HttpProtocol;
 import reactor.netty.http.server.HttpServer;
@@ -11,12 +12,17 @@ import reactor.netty.http.server.HttpServer;
  * The warm-up's listener on Reactor Netty: the server that serves the inherited sockets, with the same handler,
  * routes and event loops, bound once more to an ephemeral loopback port.
  */
-final class ReactorNettyWarmUpPort implements WarmUpClient.Port {
+final class ReactorNettyWarmUpPort implements WebServerWarmUpPort {
     private final ReactorNettyOnInheritedSockets sockets;
     private DisposableServer bound;
 
     ReactorNettyWarmUpPort(ReactorNettyOnInheritedSockets sockets) {
         this.sockets = sockets;
+    }
+
+    @Override
+    public boolean serves(WebServer server) {
+        return server instanceof NettyWebServer;
     }
 
     @Override

@@ -3,7 +3,6 @@ package org.serverstarter.spring.boot;
 import java.time.Duration;
 import org.eclipse.jetty.server.Server;
 import org.apache.catalina.startup.Tomcat;
-import org.serverstarter.adapters.internal.WarmUpClient;
 import org.serverstarter.jetty.JettyServerStarter;
 import org.serverstarter.reactor.netty.ReactorNettyServerStarter;
 import org.serverstarter.tomcat.TomcatServerStarter;
@@ -45,8 +44,8 @@ public class ServerStarterAutoConfiguration {
 
     @Bean
     static WarmUpBeforeReady serverStarterWarmUp(ServerStarterProperties properties,
-            ObjectProvider<WarmUpClient.Port> port) {
-        return new WarmUpBeforeReady(properties.getWarmUp(), port);
+            ObjectProvider<WebServerWarmUpPort> ports) {
+        return new WarmUpBeforeReady(properties.getWarmUp(), ports);
     }
 
     /** The drain's timeout: the setting, within the time Spring gives the shutdown phase it runs in. */

@@ -5,8 +5,8 @@ import java.net.InetSocketAddress;
 import org.apache.catalina.LifecycleException;
 import org.apache.catalina.Service;
 import org.apache.catalina.connector.Connector;
-import org.serverstarter.adapters.internal.WarmUpClient;
 import org.springframework.boot.tomcat.TomcatWebServer;
+import org.springframework.boot.web.server.WebServer;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ApplicationContext;
 
@@ -15,7 +15,7 @@ import org.springframework.context.ApplicationContext;
  * configured as Boot configured the connector it made for {@code server.port}, as the inherited ones are, but without
  * TLS: the warm-up client speaks plain HTTP/1.1 over loopback.
  */
-final class TomcatWarmUpPort implements WarmUpClient.Port {
+final class TomcatWarmUpPort implements WebServerWarmUpPort {
     private final ApplicationContext context;
     private final TomcatOnInheritedSockets sockets;
     private Service service;
@@ -24,6 +24,11 @@ final class TomcatWarmUpPort implements WarmUpClient.Port {
     TomcatWarmUpPort(ApplicationContext context, TomcatOnInheritedSockets sockets) {
         this.context = context;
         this.sockets = sockets;
+    }
+
+    @Override
+    public boolean serves(WebServer server) {
+        return server instanceof TomcatWebServer;
     }
 
     @Override

@@ -7,6 +7,8 @@ import org.serverstarter.adapters.internal.WarmUpClient;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
+import org.springframework.boot.web.server.WebServer;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ApplicationListener;
 import org.springframework.core.Ordered;
 
@@ -25,9 +27,9 @@ final class WarmUpBeforeReady implements ApplicationListener<ApplicationReadyEve
 
     private final WarmUpClient client;
     private final int requests;
-    private final ObjectProvider<WarmUpClient.Port> port;
+    private final ObjectProvider<WebServerWarmUpPort> ports;
 
-    WarmUpBeforeReady(ServerStarterProperties.WarmUp settings, ObjectProvider<WarmUpClient.Port> port) {
+    WarmUpBeforeReady(ServerStarterProperties.WarmUp settings, ObjectProvider<WebServerWarmUpPort> ports) {
         String prefix = "server-starter.warm-up.";
         if (settings.getRequests() < 0) {
             throw new InvalidConfigurationPropertyValueException(prefix + "requests", settings.getRequests(),
@@ -45,7 +47,7 @@ final class WarmUpBeforeReady implements ApplicationListener<ApplicationReadyEve
                     "a path from / with no space or control character");
         }
         this.requests = settings.getRequests();
-        this.port = port;
+        this.ports = ports;
     }
 
     @Override
@@ -53,7 +55,10 @@ final class WarmUpBeforeReady implements ApplicationListener<ApplicationReadyEve
         if (requests == 0) {
             return;
         }
-        WarmUpClient.Port listener = port.getIfAvailable();
+        WebServer server = event.getApplicationContext() instanceof WebServerApplicationContext web
+                ? web.getWebServer() : null;
+        WarmUpClient.Port listener = server == null ? null
+                : ports.orderedStream().filter(port -> port.serves(server)).findFirst().orElse(null);
         if (listener == null) {
             throw new WarmUpClient.Failure("warm-up: the app has no Tomcat, Jetty or Reactor Netty server to warm up");
         }
