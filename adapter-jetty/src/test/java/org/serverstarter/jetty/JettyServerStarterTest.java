@@ -36,6 +36,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.serverstarter.adapters.internal.Libc;
 import org.serverstarter.testkit.Await;
+import org.serverstarter.testkit.Curl;
 import org.serverstarter.testkit.Http2Frames;
 import org.serverstarter.testkit.HttpConnection;
 import org.serverstarter.testkit.HttpResponse;
@@ -145,6 +146,15 @@ class JettyServerStarterTest {
             stopped.get(WAIT.toSeconds(), TimeUnit.SECONDS);
         }
         assertTrue(server.isStopped());
+    }
+
+    /** h2c beside HTTP/1.1 on the inherited socket, as curl speaks it: with prior knowledge, and by upgrade. */
+    @Test
+    void servesH2cToCurl() throws Exception {
+        String url = "http://127.0.0.1:" + tcp.getPort() + "/";
+        assertEquals("2 hello", Curl.versionAndBody(url, "--http2-prior-knowledge"));
+        assertEquals("2 hello", Curl.versionAndBody(url, "--http2"));
+        assertEquals("1.1 hello", Curl.versionAndBody(url, "--http1.1"));
     }
 
     /**

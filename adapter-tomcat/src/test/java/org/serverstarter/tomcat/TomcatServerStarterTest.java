@@ -52,6 +52,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.serverstarter.adapters.internal.Libc;
 import org.serverstarter.testkit.Await;
+import org.serverstarter.testkit.Curl;
 import org.serverstarter.testkit.Http2Frames;
 import org.serverstarter.testkit.HttpConnection;
 import org.serverstarter.testkit.HttpResponse;
@@ -239,6 +240,19 @@ class TomcatServerStarterTest {
             client.destroyForcibly();
         }
         assertNextGenerationGetsNewConnections(address);
+    }
+
+    /**
+     * h2c on the inherited socket when the app adds {@code Http2Protocol} to a plain connector, as curl speaks it: with
+     * prior knowledge, and by upgrade.
+     */
+    @Test
+    void servesH2cToCurl() throws Exception {
+        InetSocketAddress address = serveTcp(connector -> connector.addUpgradeProtocol(new Http2Protocol()));
+        String url = "http://127.0.0.1:" + address.getPort() + "/";
+        assertEquals("2 hello", Curl.versionAndBody(url, "--http2-prior-knowledge"));
+        assertEquals("2 hello", Curl.versionAndBody(url, "--http2"));
+        assertEquals("1.1 hello", Curl.versionAndBody(url, "--http1.1"));
     }
 
     /**

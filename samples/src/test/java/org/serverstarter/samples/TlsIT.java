@@ -28,8 +28,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
@@ -45,12 +43,13 @@ import org.eclipse.jetty.http2.frames.HeadersFrame;
 import org.eclipse.jetty.http2.frames.ResetFrame;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.serverstarter.testkit.Await;
+import org.serverstarter.testkit.H2load;
 import org.serverstarter.testkit.Ports;
 import org.serverstarter.testkit.Repo;
 import org.serverstarter.testkit.StarterProcess;
@@ -59,8 +58,9 @@ import org.serverstarter.testkit.Superdaemon;
 
 /**
  * The Jetty, Undertow, Netty and Tomcat samples under {@code SAMPLE_TLS=1} and our start_server: HTTPS with HTTP/2 and
- * HTTP/1.1 over ALPN seen by curl, restarts under h2load, an idle HTTP/2 connection that moves to the next generation
- * after a graceful GOAWAY (two steps; Tomcat's first step), and a certificate rotation by HUP (docs/tls.md).
+ * HTTP/1.1 over ALPN seen by curl, a restart under h2load with an idle HTTP/2 connection that moves to the next
+ * generation after a graceful GOAWAY (two steps; Tomcat's first step), and a certificate rotation by HUP, also under
+ * Perl's start_server (docs/tls.md).
  */
 class TlsIT {
     private static final Duration DEADLINE = Duration.ofSeconds(60);
@@ -68,100 +68,29 @@ class TlsIT {
     private static final Path KEYSTORE = Repo.root().resolve("samples/target/tls/keystore.p12");
     private static final int H2LOAD_CLIENTS = 4;
     private static final int H2LOAD_STREAMS = 4;
-    private static final Pattern H2LOAD_REQUESTS = Pattern.compile("requests: (\\d+) total, (\\d+) started, (\\d+) "
-            + "done, (\\d+) succeeded, (\\d+) failed, (\\d+) errored, (\\d+) timeout");
-    private static final Pattern H2LOAD_STATUS = Pattern.compile("status codes: (\\d+) 2xx, (\\d+) 3xx, (\\d+) 4xx, "
-            + "(\\d+) 5xx");
 
     /**
-     * curl gets HTTP/2 and HTTP/1.1 through ALPN; then h2load keeps {@value #H2LOAD_CLIENTS} HTTP/2 connections busy
-     * with {@value #H2LOAD_STREAMS} streams each while the sample restarts. h2load never opens a new connection once
-     * its connection was told GOAWAY: it ends when every connection has been drained, so its log holds every request
-     * it wrote, and each must have been answered with a 2xx. Requests it had submitted but not yet written when the
-     * GOAWAY came are not sent at all, which is no failure.
+     * One restart of each TLS sample, seen by three clients at once.
+     *
+     * <ul>
+     *   <li>curl gets HTTP/2 and HTTP/1.1 through ALPN before it.</li>
+     *   <li>h2load keeps {@value #H2LOAD_CLIENTS} HTTP/2 connections busy with {@value #H2LOAD_STREAMS} streams each
+     *       across it, until each connection is told GOAWAY; every request it wrote must have been answered with a
+     *       2xx ({@link H2load}).</li>
+     *   <li>A client keeps an HTTP/2 connection open and idle. With Jetty, Undertow and Netty it gets a graceful
+     *       GOAWAY in two steps (the highest stream id, then the last one served: Jetty's own, the adapters' for
+     *       Undertow and Netty), the connection closes, and the client's next request, on a new connection, reaches
+     *       the new generation. Tomcat's drain takes the first step only: the idle connection gets GOAWAY(2147483647),
+     *       and Tomcat sends its second GOAWAY only when the client opens another stream there, or when it stops at
+     *       the drain's deadline (docs/tls.md, "The drain"); the client sends its next request on a new connection,
+     *       which reaches the new generation, and once it closes the old one the old generation exits without waiting
+     *       for its deadline.</li>
+     * </ul>
      */
-    @ParameterizedTest(name = "{0} over TLS under h2load")
+    @ParameterizedTest(name = "{0} over TLS")
     @ValueSource(strings = {"jetty", "undertow", "netty", "tomcat"})
     @Timeout(value = 3, unit = TimeUnit.MINUTES)
-    void servesH2AndHttp11OverAlpnAndRestartsUnderH2load(String app, @TempDir Path dir) throws Exception {
-        assumeTools();
-        int port = Ports.freeTcpPort();
-        Path status = dir.resolve("status");
-        try (StarterProcess starter = start(app, port, status, Map.of(), dir)) {
-            long first = awaitOnlyGeneration(starter, status, 0);
-            String url = "https://127.0.0.1:" + port + "/";
-            assertEquals("2 " + first, curl(dir, "--http2", url), "curl --http2 (ALPN h2)");
-            assertEquals("1.1 " + first, curl(dir, "--http1.1", url), "curl --http1.1 (ALPN http/1.1)");
-
-            Path h2loadOut = dir.resolve("h2load.out");
-            Path h2loadLog = dir.resolve("h2load.log");
-            // More requests than the connections can send before the restart: the drain, not the count, ends them.
-            Process h2load = new ProcessBuilder("h2load", "-c", Integer.toString(H2LOAD_CLIENTS), "-m",
-                    Integer.toString(H2LOAD_STREAMS), "-n", "4000000", "--log-file", h2loadLog.toString(), url)
-                    .redirectErrorStream(true).redirectOutput(h2loadOut.toFile()).start();
-            try {
-                // h2load has connected long before the new generation, warming up for seconds, takes over.
-                starter.signal("HUP");
-                awaitOnlyGeneration(starter, status, first);
-                assertTrue(h2load.waitFor(60, TimeUnit.SECONDS), "h2load still running 60 s after the restart; "
-                        + "a connection was never told GOAWAY:\n" + Files.readString(h2loadOut));
-            } finally {
-                h2load.destroyForcibly();
-            }
-            String out = Files.readString(h2loadOut);
-            Matcher requests = H2LOAD_REQUESTS.matcher(out);
-            Matcher statuses = H2LOAD_STATUS.matcher(out);
-            assertTrue(requests.find() && statuses.find(), "h2load's summary:\n" + out);
-            assertEquals(H2LOAD_CLIENTS, out.lines().filter(line -> line.startsWith("Process Request Failure"))
-                    .count(), "every connection ended by its GOAWAY:\n" + out);
-            H2loadLog log = H2loadLog.read(h2loadLog);
-            assertTrue(log.answered() > 0, out);
-            assertEquals(List.of(), log.failures(), "requests h2load wrote that got no 2xx:\n" + out);
-            assertEquals("0 0 0", statuses.group(2) + " " + statuses.group(3) + " " + statuses.group(4),
-                    "3xx 4xx 5xx:\n" + out);
-            assertEquals("0", requests.group(7), "timeouts:\n" + out);
-            System.out.println("TlsIT " + app + ": h2load, " + log.answered() + " requests answered with a 2xx, "
-                    + log.unsent() + " not sent after GOAWAY, none written and left unanswered");
-            starter.signal("TERM");
-            assertEquals(0, starter.awaitExit(DEADLINE), starter.output());
-        }
-    }
-
-    /**
-     * h2load's {@code --log-file}: one line per request that ended, "start time in us, status, duration in us". A
-     * status of -1 means no response: with a start time, the request was written and its stream closed unanswered; with
-     * 0, it was never written.
-     */
-    private record H2loadLog(long answered, long unsent, List<String> failures) {
-        static H2loadLog read(Path path) throws IOException {
-            long answered = 0;
-            long unsent = 0;
-            List<String> failures = new ArrayList<>();
-            for (String line : Files.readAllLines(path)) {
-                String[] fields = line.split("\t");
-                long sent = Long.parseLong(fields[0]);
-                int code = Integer.parseInt(fields[1]);
-                if (code >= 200 && code < 300) {
-                    answered++;
-                } else if (code < 0 && sent == 0) {
-                    unsent++;
-                } else if (failures.size() < 20) {
-                    failures.add(line);
-                }
-            }
-            return new H2loadLog(answered, unsent, failures);
-        }
-    }
-
-    /**
-     * A client that keeps its HTTP/2 connection open and idle gets, on the restart, a graceful GOAWAY in its two steps
-     * (the highest stream id, then the last one served: Jetty's own, the adapters' for Undertow and Netty), the
-     * connection closes, and the client's next request, on a new connection, reaches the new generation.
-     */
-    @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"jetty", "undertow", "netty"})
-    @Timeout(value = 2, unit = TimeUnit.MINUTES)
-    void idleHttp2ConnectionMovesAfterTwoStepGoAway(String app, @TempDir Path dir) throws Exception {
+    void restartsWithoutAFailedStream(String app, @TempDir Path dir) throws Exception {
         assumeTools();
         int port = Ports.freeTcpPort();
         Path status = dir.resolve("status");
@@ -169,10 +98,14 @@ class TlsIT {
         HTTP2Client client = startedHttp2Client(tls);
         try (StarterProcess starter = start(app, port, status, Map.of(), dir)) {
             long first = awaitOnlyGeneration(starter, status, 0);
+            String url = "https://127.0.0.1:" + port + "/";
+            assertEquals("2 " + first, curl(dir, "--http2", url), "curl --http2 (ALPN h2)");
+            assertEquals("1.1 " + first, curl(dir, "--http1.1", url), "curl --http1.1 (ALPN http/1.1)");
+
             InetSocketAddress address = new InetSocketAddress("127.0.0.1", port);
             List<Integer> goAways = new CopyOnWriteArrayList<>();
             CompletableFuture<Void> closed = new CompletableFuture<>();
-            Session session = client.connect(tls, address, new Session.Listener() {
+            Session idle = client.connect(tls, address, new Session.Listener() {
                 @Override
                 public void onGoAway(Session session, GoAwayFrame frame) {
                     goAways.add(frame.getLastStreamId());
@@ -184,63 +117,37 @@ class TlsIT {
                     callback.succeeded();
                 }
             }).get(10, TimeUnit.SECONDS);
-            assertEquals(Long.toString(first), get(session, port), "the first request");
+            assertEquals(Long.toString(first), get(idle, port), "the idle connection's first request");
 
-            starter.signal("HUP");
-            long second = awaitOnlyGeneration(starter, status, first);
-            closed.get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
-            // Jetty repeats the first, once the adapter's has been answered (Http2FirstGoAway).
-            assertEquals(List.of(Integer.MAX_VALUE, 1), goAways.stream().distinct().toList(),
-                    "GOAWAY last-stream-ids: first the graceful one, then the one stream served: " + goAways);
-
-            Session next = client.connect(tls, address, new Session.Listener() {}).get(10, TimeUnit.SECONDS);
-            assertEquals(Long.toString(second), get(next, port), "the request after the restart");
-            starter.signal("TERM");
-            assertEquals(0, starter.awaitExit(DEADLINE), starter.output());
-        } finally {
-            client.stop();
-        }
-    }
-
-    /**
-     * Tomcat's drain takes the first step only: an idle HTTP/2 connection gets GOAWAY(2147483647) at once, and Tomcat
-     * sends its second GOAWAY only when the client opens another stream there, or when it stops at the drain's
-     * deadline (docs/tls.md, "The drain"). A client that was told GOAWAY sends its next request on a new connection,
-     * which reaches the new generation, and closes the old one once it has no streams there; the old generation then
-     * exits without waiting for its deadline.
-     */
-    @Test
-    @Timeout(value = 2, unit = TimeUnit.MINUTES)
-    void idleHttp2ConnectionOnTomcatGetsTheFirstGoAway(@TempDir Path dir) throws Exception {
-        assumeTools();
-        int port = Ports.freeTcpPort();
-        Path status = dir.resolve("status");
-        SslContextFactory.Client tls = clientTls();
-        HTTP2Client client = startedHttp2Client(tls);
-        try (StarterProcess starter = start("tomcat", port, status, Map.of(), dir)) {
-            long first = awaitOnlyGeneration(starter, status, 0);
-            InetSocketAddress address = new InetSocketAddress("127.0.0.1", port);
-            List<Integer> goAways = new CopyOnWriteArrayList<>();
-            Session session = client.connect(tls, address, new Session.Listener() {
-                @Override
-                public void onGoAway(Session session, GoAwayFrame frame) {
-                    goAways.add(frame.getLastStreamId());
+            H2load h2load = H2load.start(url, H2LOAD_CLIENTS, H2LOAD_STREAMS, dir);
+            try {
+                // h2load has connected long before the new generation, warming up for seconds, takes over.
+                starter.signal("HUP");
+                if (app.equals("tomcat")) {
+                    Await.until("the first GOAWAY", DEADLINE, () -> !goAways.isEmpty());
+                    assertEquals(List.of(Integer.MAX_VALUE), goAways, "GOAWAY last-stream-ids at the drain's start");
+                    Session next = client.connect(tls, address, new Session.Listener() {}).get(10, TimeUnit.SECONDS);
+                    String generation = get(next, port);
+                    assertTrue(Long.parseLong(generation) > first, "the request after the GOAWAY reached generation "
+                            + generation);
+                    idle.close(0, "done", Callback.NOOP);
+                    awaitOnlyGeneration(starter, status, first);
+                    // Else the next generation's drain, too, waits for this client to close its connection.
+                    next.close(0, "done", Callback.NOOP);
+                } else {
+                    long second = awaitOnlyGeneration(starter, status, first);
+                    closed.get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
+                    // Jetty repeats the first, once the adapter's has been answered (Http2FirstGoAway).
+                    assertEquals(List.of(Integer.MAX_VALUE, 1), goAways.stream().distinct().toList(),
+                            "GOAWAY last-stream-ids: first the graceful one, then the one stream served: " + goAways);
+                    Session next = client.connect(tls, address, new Session.Listener() {}).get(10, TimeUnit.SECONDS);
+                    assertEquals(Long.toString(second), get(next, port), "the request after the restart");
                 }
-            }).get(10, TimeUnit.SECONDS);
-            assertEquals(Long.toString(first), get(session, port), "the first request");
-
-            starter.signal("HUP");
-            Await.until("the first GOAWAY", DEADLINE, () -> !goAways.isEmpty());
-            assertEquals(List.of(Integer.MAX_VALUE), goAways, "GOAWAY last-stream-ids at the drain's start");
-            Session next = client.connect(tls, address, new Session.Listener() {}).get(10, TimeUnit.SECONDS);
-            String generation = get(next, port);
-            assertTrue(Long.parseLong(generation) > first, "the request after the GOAWAY reached generation "
-                    + generation);
-            session.close(0, "done", Callback.NOOP);
-            awaitOnlyGeneration(starter, status, first);
-            // Else this generation's drain, too, waits for the client to close its connection (or Tomcat's 20 s
-            // keep-alive timeout of HTTP/2 to do it).
-            next.close(0, "done", Callback.NOOP);
+                System.out.println("TlsIT " + app + ": h2load, "
+                        + h2load.awaitEveryRequestAnswered(Duration.ofSeconds(60)));
+            } finally {
+                h2load.close();
+            }
             starter.signal("TERM");
             assertEquals(0, starter.awaitExit(DEADLINE), starter.output());
         } finally {
@@ -251,12 +158,15 @@ class TlsIT {
     /**
      * Certificate rotation is a restart: the keystore is replaced (by a rename, as a deploy hook does), start_server
      * gets HUP, and new connections see the new certificate, while a client that connects again and again all along
-     * never fails.
+     * never fails. Jetty under our start_server with {@code --readiness=notify}; Tomcat under Perl's, which has no
+     * readiness, with the samples' slow start ({@code --signal-on-hup=CONT}, {@code SLOW_START=1}).
      */
-    @Test
+    @ParameterizedTest(name = "{0} under {1} start_server")
+    @CsvSource({"jetty, JAVA", "tomcat, PERL"})
     @Timeout(value = 2, unit = TimeUnit.MINUTES)
-    void hupRotatesTheCertificate(@TempDir Path dir) throws Exception {
+    void hupRotatesTheCertificate(String app, Superdaemon superdaemon, @TempDir Path dir) throws Exception {
         assumeTools();
+        assumeTrue(superdaemon.isAvailable(), superdaemon + " start_server is not installed");
         Path keystore = dir.resolve("keystore.p12");
         Files.copy(KEYSTORE, keystore);
         Path next = dir.resolve("next");
@@ -267,7 +177,7 @@ class TlsIT {
         SSLContext trustingBoth = trusting(KEYSTORE, next.resolve("keystore.p12"));
         int port = Ports.freeTcpPort();
         Path status = dir.resolve("status");
-        try (StarterProcess starter = start("jetty", port, status,
+        try (StarterProcess starter = start(superdaemon, app, port, status,
                 Map.of("SAMPLE_TLS_KEYSTORE", keystore.toString()), dir)) {
             long first = awaitOnlyGeneration(starter, status, 0);
             Handshakes handshakes = new Handshakes(trustingBoth, port);
@@ -342,15 +252,31 @@ class TlsIT {
     private static void assumeTools() {
         assumeTrue(Superdaemon.JAVA.isAvailable(), "superdaemon/target/start_server.jar is not built");
         assumeTrue(Files.isReadable(KEYSTORE), "samples/target/tls is not built (mvn package)");
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/h2load")), "h2load (nghttp2-client) is not installed");
+        assumeTrue(H2load.isInstalled(), "h2load (nghttp2-client) is not installed");
     }
 
     private static StarterProcess start(String app, int port, Path status, Map<String, String> env, Path dir) {
+        return start(Superdaemon.JAVA, app, port, status, env, dir);
+    }
+
+    /**
+     * The sample over TLS under {@code superdaemon}: ours gates the restart on {@code READY=1}; Perl's, which cannot,
+     * leaves the old generation's retirement to the new one (slow start), once it is warm.
+     */
+    private static StarterProcess start(Superdaemon superdaemon, String app, int port, Path status,
+            Map<String, String> env, Path dir) {
         Map<String, String> all = new HashMap<>(env);
         all.put("SAMPLE_TLS", "1");
-        return StarterProcess.start(Superdaemon.JAVA, List.of("--port=127.0.0.1:" + port, "--readiness=notify",
-                "--ready-timeout=60", "--status-file=" + status, "--",
-                Repo.root().resolve("samples/" + app + "/run").toString()), all, dir);
+        List<String> args = new ArrayList<>(List.of("--port=127.0.0.1:" + port, "--status-file=" + status));
+        if (superdaemon == Superdaemon.JAVA) {
+            args.addAll(List.of("--readiness=notify", "--ready-timeout=60"));
+        } else {
+            args.addAll(List.of("--interval=1", "--signal-on-hup=CONT"));
+            all.put("SLOW_START", "1");
+            all.put("SERVER_STARTER_STATUS_FILE", status.toString());
+        }
+        args.addAll(List.of("--", Repo.root().resolve("samples/" + app + "/run").toString()));
+        return StarterProcess.start(superdaemon, args, all, dir);
     }
 
     /** Waits until the only generation left is newer than {@code older}; returns it. */
