@@ -20,7 +20,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConfiguration;
@@ -167,39 +166,19 @@ class JettyServerStarterTest {
     void anHttp2StreamWrittenBeforeTheClientReadTheFirstGoAwayIsServed() throws Exception {
         try (Http2Frames client = Http2Frames.connect(tcp, WAIT)) {
             client.get(1, "/");
-            assertEquals(Http2Frames.HEADERS, next(client, answerTo(1)).type(), "stream 1 answered");
+            assertEquals(Http2Frames.HEADERS, client.next(Http2Frames.answerTo(1)).type(), "stream 1 answered");
             CompletableFuture<Boolean> drained = CompletableFuture.supplyAsync(() -> starter.drain(WAIT));
-            Http2Frames.Frame first = next(client, frame -> frame.type() == Http2Frames.GOAWAY);
+            Http2Frames.Frame first = client.next(Http2Frames::isGoAway);
             assertEquals(Integer.MAX_VALUE, first.lastStreamId(), "the first GOAWAY");
             // Written before reading on: the PING the adapter sent behind the GOAWAY is answered after this stream.
             client.get(3, "/");
-            Http2Frames.Frame answer = next(client, answerTo(3).or(JettyServerStarterTest::isFinalGoAway));
+            Http2Frames.Frame answer = client.next(Http2Frames.answerTo(3).or(Http2Frames::isFinalGoAway));
             assertEquals(Http2Frames.HEADERS, answer.type(), "stream 3, written after the first GOAWAY: " + answer);
-            Http2Frames.Frame last = next(client, JettyServerStarterTest::isFinalGoAway);
+            Http2Frames.Frame last = client.next(Http2Frames::isFinalGoAway);
             assertEquals(3, last.lastStreamId(), "the final GOAWAY names the last stream served");
             client.close();
             assertTrue(drained.get(WAIT.toSeconds(), TimeUnit.SECONDS), "the drain ends once the client closed");
         }
-    }
-
-    private static Predicate<Http2Frames.Frame> answerTo(int stream) {
-        return frame -> frame.type() == Http2Frames.HEADERS && frame.stream() == stream;
-    }
-
-    private static boolean isFinalGoAway(Http2Frames.Frame frame) {
-        return frame.type() == Http2Frames.GOAWAY && frame.lastStreamId() != Integer.MAX_VALUE;
-    }
-
-    /** The next frame {@code wanted}, answering the server's {@code PING}s on the way and skipping other frames. */
-    private static Http2Frames.Frame next(Http2Frames client, Predicate<Http2Frames.Frame> wanted) throws IOException {
-        for (Http2Frames.Frame frame = client.read(); frame != null; frame = client.read()) {
-            if (frame.type() == Http2Frames.PING && !frame.has(Http2Frames.ACK)) {
-                client.pingAck(frame.pingData());
-            } else if (wanted.test(frame)) {
-                return frame;
-            }
-        }
-        throw new AssertionError("the connection closed before the frame waited for");
     }
 
     /** At its deadline the drain gives up, returns false and says what was left in one line. */

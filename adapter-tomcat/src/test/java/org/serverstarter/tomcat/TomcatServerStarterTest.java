@@ -267,9 +267,9 @@ class TomcatServerStarterTest {
         CompletableFuture<Boolean> drained;
         try (Http2Frames client = Http2Frames.connect(address, Duration.ofSeconds(10))) {
             client.get(1, "/");
-            assertEquals(Http2Frames.HEADERS, nextFrame(client, 1).type(), "stream 1 answered");
+            assertEquals(Http2Frames.HEADERS, client.next(Http2Frames.answerTo(1)).type(), "stream 1 answered");
             drained = CompletableFuture.supplyAsync(() -> starter.drain(Duration.ofSeconds(30), Duration.ZERO));
-            Http2Frames.Frame goAway = nextFrame(client, 0);
+            Http2Frames.Frame goAway = client.next(Http2Frames::isGoAway);
             assertEquals(Http2Frames.GOAWAY, goAway.type(), "the first frame after the drain began: " + goAway);
             assertEquals(Integer.MAX_VALUE, goAway.lastStreamId(), "the first GOAWAY");
 
@@ -280,7 +280,7 @@ class TomcatServerStarterTest {
             Http2Frames.Frame last = null;
             while (last == null && stream < 200_001 && System.nanoTime() < end) {
                 client.get(stream, "/");
-                Http2Frames.Frame frame = nextFrame(client, stream);
+                Http2Frames.Frame frame = client.next(Http2Frames.answerTo(stream).or(Http2Frames::isGoAway));
                 if (frame.type() == Http2Frames.GOAWAY) {
                     last = frame;
                 } else {
@@ -295,22 +295,6 @@ class TomcatServerStarterTest {
         }
         assertTrue(drained.get(30, TimeUnit.SECONDS), "the drain ends when the client has closed its connection");
         assertNextGenerationGetsNewConnections(address);
-    }
-
-    /**
-     * The next frame that either answers {@code stream} (its {@code HEADERS}) or is a {@code GOAWAY}, acknowledging
-     * Tomcat's {@code PING}s on the way and skipping the rest ({@code DATA} of earlier streams).
-     */
-    private static Http2Frames.Frame nextFrame(Http2Frames client, int stream) throws IOException {
-        for (Http2Frames.Frame frame = client.read(); frame != null; frame = client.read()) {
-            if (frame.type() == Http2Frames.PING && !frame.has(Http2Frames.ACK)) {
-                client.pingAck(frame.pingData());
-            } else if (frame.type() == Http2Frames.GOAWAY
-                    || (frame.type() == Http2Frames.HEADERS && frame.stream() == stream)) {
-                return frame;
-            }
-        }
-        throw new AssertionError("the connection closed while waiting for stream " + stream);
     }
 
     /**

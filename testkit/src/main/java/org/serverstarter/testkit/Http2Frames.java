@@ -9,6 +9,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.function.Predicate;
 import java.time.Duration;
 
 /**
@@ -143,6 +144,38 @@ public final class Http2Frames implements AutoCloseable {
             }
             return new Frame(type, flags, stream, payload);
         }
+    }
+
+    /**
+     * The next frame {@code wanted}, answering the server's {@code PING}s on the way (as a live client does, which a
+     * server may wait for) and skipping the other frames.
+     *
+     * @throws IOException also when the server closed the connection first
+     */
+    public Frame next(Predicate<Frame> wanted) throws IOException {
+        for (Frame frame = read(); frame != null; frame = read()) {
+            if (frame.type() == PING && !frame.has(ACK)) {
+                pingAck(frame.pingData());
+            } else if (wanted.test(frame)) {
+                return frame;
+            }
+        }
+        throw new EOFException("the server closed the connection before the frame waited for");
+    }
+
+    /** The answer to {@code stream}: its {@code HEADERS} frame. */
+    public static Predicate<Frame> answerTo(int stream) {
+        return frame -> frame.type() == HEADERS && frame.stream() == stream;
+    }
+
+    /** A {@code GOAWAY}. */
+    public static boolean isGoAway(Frame frame) {
+        return frame.type() == GOAWAY;
+    }
+
+    /** A {@code GOAWAY} naming a stream below the highest possible id: the last step of a graceful close. */
+    public static boolean isFinalGoAway(Frame frame) {
+        return frame.type() == GOAWAY && frame.lastStreamId() != Integer.MAX_VALUE;
     }
 
     private void write(int type, int flags, int stream, byte[] payload) throws IOException {
