@@ -409,11 +409,18 @@ public final class JettyServerStarter {
         return true;
     }
 
+    /** Looks the classes and methods {@link Http2FirstGoAway} uses up by name, without linking it. */
     private static boolean hasHttp2() {
+        ClassLoader loader = Server.class.getClassLoader();
         try {
-            Class.forName("org.eclipse.jetty.http2.HTTP2Session$FrameListener", false, Server.class.getClassLoader());
+            Class.forName("org.eclipse.jetty.http2.HTTP2Session$FrameListener", false, loader);
+            Class.forName("org.eclipse.jetty.http2.SessionContainer", false, loader).getMethod("getSessions");
+            Class.forName("org.eclipse.jetty.http2.HTTP2Session", false, loader).getMethod("frames",
+                    Class.forName("org.eclipse.jetty.http2.HTTP2Stream", false, loader), List.class,
+                    Class.forName("org.eclipse.jetty.util.Callback", false, loader));
+            Class.forName("org.eclipse.jetty.http2.frames.PingFrame", false, loader).getMethod("getPayloadAsLong");
             return true;
-        } catch (ClassNotFoundException | LinkageError e) {
+        } catch (ReflectiveOperationException | LinkageError e) {
             return false;
         }
     }
