@@ -69,6 +69,7 @@ import reactor.netty.resources.LoopResources;
  */
 public final class ReactorNettyServerStarter {
     private static final String DRAIN_HANDLER = "serverStarter.drain";
+    private static final String READ_AFTER_RESPONSE = "serverStarter.readAfterResponse";
 
     private final ServerStarter starter;
     private final Drain drain = new Drain();
@@ -258,6 +259,7 @@ public final class ReactorNettyServerStarter {
         // handler, and such a connection is closed at the drain's deadline unless its client closes it first.
         if (pipeline.get(NettyPipeline.HttpCodec) instanceof HttpServerCodec && pipeline.get(DRAIN_HANDLER) == null) {
             pipeline.addAfter(NettyPipeline.HttpCodec, DRAIN_HANDLER, new HttpDrainHandler(drain));
+            pipeline.addAfter(DRAIN_HANDLER, READ_AFTER_RESPONSE, new ReadAfterResponse());
         }
     }
 

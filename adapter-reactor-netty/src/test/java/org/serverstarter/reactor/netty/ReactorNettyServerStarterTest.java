@@ -98,6 +98,29 @@ class ReactorNettyServerStarterTest {
         assertFalse(servers.get(0).channel().isOpen());
     }
 
+    /**
+     * A keep-alive client whose next request arrives before the server has ended the previous exchange (here, two
+     * requests sent back to back) is read again after those are answered. Reactor Netty 1.3.6 stops reading such a
+     * connection (reactor-netty#4347): the third request would wait unanswered until the connection is closed.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    @Timeout(60)
+    void aConnectionWhoseRequestsOverlappedTheirExchangesIsReadAgain(boolean preferNative) throws Exception {
+        Socket listening = tcpListening();
+        InetSocketAddress address = addressOf(listening);
+        starter = starterFor(listening, "127.0.0.1:" + address.getPort());
+        starter.bind(server(preferNative));
+        try (HttpConnection keepAlive = HttpConnection.open(address)) {
+            keepAlive.send("/later");
+            keepAlive.send("/");
+            assertEquals("later\n", keepAlive.read().body());
+            assertEquals("hello\n", keepAlive.read().body());
+            keepAlive.send("/");
+            assertEquals("hello\n", keepAlive.read().body(), "the request after the two");
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(booleans = {true, false})
     @Timeout(60)
@@ -276,6 +299,8 @@ class ReactorNettyServerStarterTest {
     private HttpServer server(boolean preferNative) {
         return HttpServer.create().runOn(loops, preferNative).route(routes -> routes
                 .get("/", (request, response) -> response.sendString(Mono.just("hello\n")))
+                .get("/later", (request, response) ->
+                        response.sendString(Mono.delay(Duration.ofMillis(50)).thenReturn("later\n")))
                 .get("/hold", (request, response) -> {
                     held.countDown();
                     return release.asMono().then(response.sendString(Mono.just("held\n")).then());
