@@ -15,6 +15,7 @@ import org.springframework.boot.jetty.ConfigurableJettyWebServerFactory;
 import org.springframework.boot.reactor.netty.NettyReactiveWebServerFactory;
 import org.springframework.boot.reactor.netty.NettyRouteProvider;
 import org.springframework.boot.tomcat.ConfigurableTomcatWebServerFactory;
+import org.springframework.boot.tomcat.TomcatWebServerFactory;
 import org.springframework.boot.web.server.WebServerFactoryCustomizer;
 import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Bean;
@@ -99,6 +100,9 @@ public class ServerStarterAutoConfiguration {
         WebServerFactoryCustomizer<ConfigurableTomcatWebServerFactory> serverStarterTomcat(
                 TomcatOnInheritedSockets sockets) {
             return new LastCustomizer<>(factory -> {
+                if (factory instanceof TomcatWebServerFactory tomcat && tomcat.getBaseDirectory() == null) {
+                    tomcat.setBaseDirectory(TomcatBaseDirectory.create());
+                }
                 factory.addConnectorCustomizers(sockets::customizeConnector);
                 factory.addContextCustomizers(sockets::customizeContext);
             });
