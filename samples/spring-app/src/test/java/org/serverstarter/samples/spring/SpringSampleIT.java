@@ -30,6 +30,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.serverstarter.testkit.Await;
 import org.serverstarter.testkit.Exited;
+import org.serverstarter.testkit.H2load;
 import org.serverstarter.testkit.HttpClient;
 import org.serverstarter.testkit.HttpResponse;
 import org.serverstarter.testkit.Ports;
@@ -78,7 +79,9 @@ class SpringSampleIT {
         // is doing, and the inherited socket's backlog holds new clients until it accepts.
         args.add(superdaemon == Superdaemon.JAVA ? "--readiness=notify" : "--interval=2");
         args.addAll(List.of("--", RUN.toString(), WARM_UP, "--server.max-http-request-header-size=2KB"));
-        try (StarterProcess starter = StarterProcess.start(superdaemon, args, Map.of(), dir)) {
+        Path tmp = Files.createDirectory(dir.resolve("tmp"));
+        Map<String, String> env = Map.of("JAVA_OPTS", "-Djava.io.tmpdir=" + tmp);
+        try (StarterProcess starter = StarterProcess.start(superdaemon, args, env, dir)) {
             InetSocketAddress v4 = new InetSocketAddress("127.0.0.1", port);
             InetSocketAddress v6 = new InetSocketAddress("::1", port6);
             long first = StatusFile.awaitGenerations(status, g -> g.containsKey(1L), WAIT).get(1L);
@@ -91,15 +94,23 @@ class SpringSampleIT {
             starter.signal("TERM");
             starter.awaitExit(WAIT);
         }
+        // Every generation leaves java.io.tmpdir as it found it: Boot's Tomcat base directory would stay, one a start.
+        try (DirectoryStream<Path> left = Files.newDirectoryStream(tmp)) {
+            List<String> names = new ArrayList<>();
+            left.forEach(path -> names.add(path.getFileName().toString()));
+            assertEquals(List.of(), names, "left in java.io.tmpdir by the generations");
+        }
     }
 
     /**
      * TLS and HTTP/2 as a Boot app configures them ({@code server.ssl.*}, {@code server.http2.enabled}, here from the
      * environment), on both inherited sockets: curl negotiates h2 over ALPN, and HTTP/1.1 still works, and the
-     * certificate is the app's. The warm-up, in plain HTTP/1.1 on its own loopback listener, still passes.
+     * certificate is the app's. The warm-up, in plain HTTP/1.1 on its own loopback listener, still passes. A restart
+     * under h2load (HTTP/2 over TLS, several connections each with several streams in flight) leaves no stream it wrote
+     * unanswered: each connection is told GOAWAY and drained ({@link H2load}).
      */
     @Test
-    @Timeout(value = 2, unit = TimeUnit.MINUTES)
+    @Timeout(value = 3, unit = TimeUnit.MINUTES)
     void servesTlsAndHttp2FromServerSsl(@TempDir Path dir) throws Exception {
         TestCertificate certificate = TestCertificate.create(dir, "server.p12");
         int port = Ports.freeTcpPort();
@@ -115,6 +126,23 @@ class SpringSampleIT {
             for (String url : List.of("https://127.0.0.1:" + port + "/", "https://[::1]:" + port6 + "/")) {
                 assertEquals("2 200 1", curl(dir, certificate, "--http2", url), url);
                 assertEquals("1.1 200 1", curl(dir, certificate, "--http1.1", url), url);
+            }
+            if (H2load.isInstalled()) {
+                long first = StatusFile.read(status).firstKey();
+                String url = "https://127.0.0.1:" + port + "/";
+                H2load h2load = H2load.start(url, 4, 8, dir);
+                try {
+                    // h2load has connected long before the next generation, booting and warming up, takes over.
+                    starter.signal("HUP");
+                    StatusFile.awaitGenerations(status, g -> g.size() == 1 && !g.containsKey(first), WAIT);
+                    System.out.println("SpringSampleIT " + System.getProperty("sample") + ": h2load, "
+                            + h2load.awaitEveryRequestAnswered(WAIT));
+                } catch (AssertionError e) {
+                    throw new AssertionError(e.getMessage() + "\nstart_server and the app said:\n" + starter.output(), e);
+                } finally {
+                    h2load.close();
+                }
+                assertEquals("2 200 2", curl(dir, certificate, "--http2", url), "after the restart");
             }
             starter.signal("TERM");
             starter.awaitExit(WAIT);
