@@ -78,9 +78,7 @@ class ReactorNettyServerStarterTest {
     @ValueSource(booleans = {true, false})
     @Timeout(60)
     void servesATcpSocketAndDrainsAKeepAliveConnection(boolean preferNative) throws Exception {
-        Socket listening = tcpListening();
-        InetSocketAddress address = addressOf(listening);
-        starter = starterFor(listening, "127.0.0.1:" + address.getPort());
+        InetSocketAddress address = starterOnTcp();
         List<DisposableServer> servers = starter.bind(server(preferNative));
         assertEquals(1, servers.size());
         assertEquals(preferNative ? "EpollServerSocketChannel" : "NioServerSocketChannel",
@@ -107,9 +105,7 @@ class ReactorNettyServerStarterTest {
     @ValueSource(booleans = {true, false})
     @Timeout(60)
     void aConnectionWhoseRequestsOverlappedTheirExchangesIsReadAgain(boolean preferNative) throws Exception {
-        Socket listening = tcpListening();
-        InetSocketAddress address = addressOf(listening);
-        starter = starterFor(listening, "127.0.0.1:" + address.getPort());
+        InetSocketAddress address = starterOnTcp();
         starter.bind(server(preferNative));
         try (HttpConnection keepAlive = HttpConnection.open(address)) {
             keepAlive.send("/later");
@@ -147,9 +143,7 @@ class ReactorNettyServerStarterTest {
     @ValueSource(booleans = {true, false})
     @Timeout(60)
     void aRequestInFlightIsAnsweredBeforeTheDrainEnds(boolean preferNative) throws Exception {
-        Socket listening = tcpListening();
-        InetSocketAddress address = addressOf(listening);
-        starter = starterFor(listening, "127.0.0.1:" + address.getPort());
+        InetSocketAddress address = starterOnTcp();
         DisposableServer server = starter.bind(server(preferNative)).get(0);
         try (HttpConnection inFlight = HttpConnection.open(address)) {
             inFlight.send("/hold");
@@ -174,9 +168,7 @@ class ReactorNettyServerStarterTest {
     @ValueSource(booleans = {true, false})
     @Timeout(60)
     void duringTheSpreadAKeepAliveConnectionIsServedOn(boolean preferNative) throws Exception {
-        Socket listening = tcpListening();
-        InetSocketAddress address = addressOf(listening);
-        starter = starterFor(listening, "127.0.0.1:" + address.getPort());
+        InetSocketAddress address = starterOnTcp();
         starter.bind(server(preferNative));
         try (HttpConnection keepAlive = HttpConnection.open(address)) {
             assertAnswers(keepAlive);
@@ -191,9 +183,7 @@ class ReactorNettyServerStarterTest {
     @Test
     @Timeout(60)
     void atTheDeadlineTheDrainClosesIdleConnections() throws Exception {
-        Socket listening = tcpListening();
-        InetSocketAddress address = addressOf(listening);
-        starter = starterFor(listening, "127.0.0.1:" + address.getPort());
+        InetSocketAddress address = starterOnTcp();
         starter.bind(server(true));
         try (HttpConnection idle = HttpConnection.open(address)) {
             assertAnswers(idle);
@@ -210,9 +200,7 @@ class ReactorNettyServerStarterTest {
     @Test
     @Timeout(60)
     void drainsAnH2cConnectionWithTwoGoAways() throws Exception {
-        Socket listening = tcpListening();
-        InetSocketAddress address = addressOf(listening);
-        starter = starterFor(listening, "127.0.0.1:" + address.getPort());
+        InetSocketAddress address = starterOnTcp();
         starter.bind(server(true).protocol(HttpProtocol.H2C));
         try (Http2Frames client = Http2Frames.connect(address, WAIT)) {
             client.get(1, "/");
@@ -319,6 +307,14 @@ class ReactorNettyServerStarterTest {
         assertEquals(200, first.status());
         assertEquals("hello\n", first.body());
         assertFalse(connection.isClosedByServer());
+    }
+
+    /** A listening TCP socket on loopback, and {@link #starter} for it; returns its address. */
+    private InetSocketAddress starterOnTcp() throws IOException {
+        Socket listening = tcpListening();
+        InetSocketAddress address = addressOf(listening);
+        starter = starterFor(listening, "127.0.0.1:" + address.getPort());
+        return address;
     }
 
     private Socket tcpListening() throws IOException {
