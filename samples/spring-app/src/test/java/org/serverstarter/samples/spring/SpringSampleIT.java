@@ -39,7 +39,6 @@ import org.serverstarter.testkit.RestartsUnderLoad;
 import org.serverstarter.testkit.StarterProcess;
 import org.serverstarter.testkit.StatusFile;
 import org.serverstarter.testkit.Superdaemon;
-import org.serverstarter.testkit.TestCertificate;
 
 /**
  * A Spring Boot sample (the module's own, named by the system property {@code sample}: spring-mvc, spring-jetty or
@@ -103,29 +102,33 @@ class SpringSampleIT {
     }
 
     /**
-     * TLS and HTTP/2 as a Boot app configures them ({@code server.ssl.*}, {@code server.http2.enabled}, here from the
-     * environment), on both inherited sockets: curl negotiates h2 over ALPN, and HTTP/1.1 still works, and the
-     * certificate is the app's. The warm-up, in plain HTTP/1.1 on its own loopback listener, still passes. A restart
+     * TLS and HTTP/2 as a Boot app configures them ({@code server.ssl.*}, {@code server.http2.enabled}, which the run
+     * script sets under {@code SAMPLE_TLS=1}, from a certificate made as {@code mvn package} makes the samples' one),
+     * on both inherited sockets: curl negotiates h2 over ALPN, and HTTP/1.1 still works, and the certificate is the
+     * app's. The warm-up, in plain HTTP/1.1 on its own loopback listener, still passes. A restart
      * under h2load (HTTP/2 over TLS, several connections each with several streams in flight) leaves no stream it wrote
      * unanswered: each connection is told GOAWAY and drained ({@link H2load}).
      */
     @Test
     @Timeout(value = 3, unit = TimeUnit.MINUTES)
     void servesTlsAndHttp2FromServerSsl(@TempDir Path dir) throws Exception {
-        TestCertificate certificate = TestCertificate.create(dir, "server.p12");
+        Path tls = dir.resolve("tls");
+        Exited generated = Exited.run(new ProcessBuilder(Repo.root().resolve("samples/tls/generate").toString(),
+                tls.toString()), Duration.ofSeconds(60));
+        assertEquals(0, generated.status(), generated.output());
+        Path pem = tls.resolve("cert.pem");
         int port = Ports.freeTcpPort();
         int port6 = Ports.freeTcpPort("::1");
         Path status = dir.resolve("status");
         List<String> args = List.of("--port=127.0.0.1:" + port, "--port=[::1]:" + port6, "--status-file=" + status,
                 "--readiness=notify", "--", RUN.toString(), WARM_UP);
-        Map<String, String> env = Map.of("SERVER_SSL_KEY_STORE", certificate.keystore().toString(),
-                "SERVER_SSL_KEY_STORE_PASSWORD", certificate.password(), "SERVER_SSL_KEY_STORE_TYPE", "PKCS12",
-                "SERVER_SSL_KEY_ALIAS", certificate.alias(), "SERVER_HTTP2_ENABLED", "true");
+        Map<String, String> env =
+                Map.of("SAMPLE_TLS", "1", "SAMPLE_TLS_KEYSTORE", tls.resolve("keystore.p12").toString());
         try (StarterProcess starter = StarterProcess.start(Superdaemon.JAVA, args, env, dir)) {
             starter.awaitOutput("(?s).*new worker \\d+ is ready.*", WAIT);
             for (String url : List.of("https://127.0.0.1:" + port + "/", "https://[::1]:" + port6 + "/")) {
-                assertEquals("2 200 1", curl(dir, certificate, "--http2", url), url);
-                assertEquals("1.1 200 1", curl(dir, certificate, "--http1.1", url), url);
+                assertEquals("2 200 1", curl(pem, "--http2", url), url);
+                assertEquals("1.1 200 1", curl(pem, "--http1.1", url), url);
             }
             if (H2load.isInstalled()) {
                 long first = StatusFile.read(status).firstKey();
@@ -138,27 +141,20 @@ class SpringSampleIT {
                     System.out.println("SpringSampleIT " + System.getProperty("sample") + ": h2load, "
                             + h2load.awaitEveryRequestAnswered(WAIT));
                 } catch (AssertionError e) {
-                    throw new AssertionError(e.getMessage() + "\nstart_server and the app said:\n" + starter.output(), e);
+                    throw new AssertionError(e.getMessage() + "\nstart_server and the app said:\n" + starter.output(),
+                            e);
                 } finally {
                     h2load.close();
                 }
-                assertEquals("2 200 2", curl(dir, certificate, "--http2", url), "after the restart");
+                assertEquals("2 200 2", curl(pem, "--http2", url), "after the restart");
             }
             starter.signal("TERM");
             starter.awaitExit(WAIT);
         }
     }
 
-    /** curl's HTTP version, status and X-Generation for {@code url}, trusting only {@code certificate}. */
-    private static String curl(Path dir, TestCertificate certificate, String version, String url) throws Exception {
-        Path pem = dir.resolve("server.pem");
-        if (!Files.exists(pem)) {
-            Exited exported = Exited.run(new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool")
-                    .toString(), "-exportcert", "-rfc", "-alias", certificate.alias(), "-keystore",
-                    certificate.keystore().toString(), "-storepass", certificate.password(), "-file", pem.toString()),
-                    Duration.ofSeconds(30));
-            assertEquals(0, exported.status(), exported.output());
-        }
+    /** curl's HTTP version, status and X-Generation for {@code url}, trusting only the certificate in {@code pem}. */
+    private static String curl(Path pem, String version, String url) throws Exception {
         Exited got = Exited.run(new ProcessBuilder("curl", "-sS", version, "--cacert", pem.toString(), "-o",
                 "/dev/null", "-w", "%{http_version} %{http_code} %header{x-generation}", url), Duration.ofSeconds(30));
         assertEquals(0, got.status(), got.output());
