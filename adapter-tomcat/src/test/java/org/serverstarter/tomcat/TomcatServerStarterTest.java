@@ -74,6 +74,8 @@ class TomcatServerStarterTest {
 
     private final CountDownLatch slowEntered = new CountDownLatch(1);
     private final CountDownLatch releaseSlow = new CountDownLatch(1);
+    /** The app's own threads: joined before Tomcat stops, which warns of a webapp thread still alive, even one ending. */
+    private final List<Thread> appThreads = new CopyOnWriteArrayList<>();
     /** The superdaemon's copy of the listening socket. */
     private ServerSocketChannel listening;
     private int adoptedFd = -1;
@@ -112,6 +114,9 @@ class TomcatServerStarterTest {
     @AfterEach
     void stop() throws Exception {
         releaseSlow.countDown();
+        for (Thread thread : appThreads) {
+            thread.join(TimeUnit.SECONDS.toMillis(30));
+        }
         try {
             if (tomcat != null) {
                 tomcat.stop();
@@ -531,7 +536,7 @@ class TomcatServerStarterTest {
                     async.setTimeout(60_000);
                     slowEntered.countDown();
                     // Answered on a thread of the app's, as an async servlet does once its result is there.
-                    new Thread(() -> {
+                    Thread answering = new Thread(() -> {
                         awaitRelease();
                         try {
                             answer((HttpServletResponse) async.getResponse(), "slow done");
@@ -540,7 +545,9 @@ class TomcatServerStarterTest {
                         } finally {
                             async.complete();
                         }
-                    }, "async-answer").start();
+                    }, "async-answer");
+                    appThreads.add(answering);
+                    answering.start();
                 }
                 default -> answer(response, "hello");
             }
