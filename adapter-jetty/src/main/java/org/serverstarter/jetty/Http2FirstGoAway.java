@@ -1,10 +1,10 @@
 package org.serverstarter.jetty;
 
-import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -26,47 +26,75 @@ import org.eclipse.jetty.util.Callback;
  * repeats the first GOAWAY, as the RFC allows) starts only once the PING's answer is back, when every stream the client
  * wrote before the GOAWAY has arrived.
  *
+ * <p>After its final GOAWAY, Jetty keeps the connection open until the client closes it or its idle timeout passes,
+ * as the RFC allows; a client that stays connected and idle would hold the old generation for as long. Here the
+ * connection is closed {@link #CLOSE_AFTER_FINAL_GOAWAY} after that frame, as the Netty adapter does: by then no
+ * stream is open and every answer is written.
+ *
  * <p>Only loaded when Jetty's HTTP/2 classes are on the class path (see {@code JettyServerStarter.HTTP2}): linking
  * this class loads them.
  */
 final class Http2FirstGoAway {
     /** How long a client may take to answer the PING; one that takes longer is slow enough to be broken. */
     private static final long MAX_ROUND_TRIP = TimeUnit.SECONDS.toNanos(5);
+    /** Time for the final GOAWAY to reach the client before the connection closes under it. */
+    private static final long CLOSE_AFTER_FINAL_GOAWAY = TimeUnit.SECONDS.toMillis(1);
+    /** How often the wait for the PINGs' answers looks for connections their clients have closed. */
+    private static final long POLL = TimeUnit.MILLISECONDS.toNanos(50);
 
     private Http2FirstGoAway() {
     }
 
     /**
      * Sends every HTTP/2 session of {@code connectors} the first GOAWAY and a PING, and shuts each session down when
-     * its PING is answered. Returns once all are answered, or at {@code deadline} ({@link System#nanoTime()}) or after
+     * its PING is answered. Returns once all are answered or closed by their clients, or at {@code deadline} ({@link System#nanoTime()}) or after
      * {@link #MAX_ROUND_TRIP}, whichever comes first: a session whose client has not answered by then is left to
      * Jetty's own shutdown.
      */
     static void send(List<Connector> connectors, long deadline) throws InterruptedException {
-        List<CompletableFuture<Void>> answered = new ArrayList<>();
+        Map<HTTP2Session, CompletableFuture<Void>> answered = new HashMap<>();
         for (Connector connector : connectors) {
             for (SessionContainer container : connector.getContainedBeans(SessionContainer.class)) {
                 for (Session session : container.getSessions()) {
                     if (session instanceof HTTP2Session http2) {
-                        answered.add(goAwayThenShutdownOnPong(http2, connector.getExecutor()));
+                        answered.put(http2, goAwayThenShutdownOnPong(http2, connector));
                     }
                 }
             }
         }
-        try {
-            CompletableFuture.allOf(answered.toArray(CompletableFuture[]::new))
-                    .get(Math.max(0, Math.min(MAX_ROUND_TRIP, deadline - System.nanoTime())), TimeUnit.NANOSECONDS);
-        } catch (TimeoutException | ExecutionException e) {
-            // Jetty's shutdown, which follows, takes the sessions left, at once: streams their clients are writing
-            // now may be refused. Said, because a client that does not answer a PING in time is rare enough to matter.
-            long late = answered.stream().filter(f -> !f.isDone()).count();
-            System.err.println("JettyServerStarter: " + late + " of " + answered.size() + " HTTP/2 connection(s) did "
-                    + "not answer the drain's PING in time; they get Jetty's GOAWAY without the round trip");
+        long end = System.nanoTime() + Math.max(0, Math.min(MAX_ROUND_TRIP, deadline - System.nanoTime()));
+        while (true) {
+            // A client that closed its connection on the GOAWAY answers no PING and leaves nothing to wait for.
+            answered.forEach((session, pong) -> {
+                if (!session.getEndPoint().isOpen()) {
+                    pong.complete(null);
+                }
+            });
+            List<CompletableFuture<Void>> waiting = answered.values().stream().filter(f -> !f.isDone()).toList();
+            long left = end - System.nanoTime();
+            if (waiting.isEmpty()) {
+                return;
+            }
+            if (left <= 0) {
+                // Jetty's shutdown, which follows, takes the sessions left, at once: streams their clients are
+                // writing now may be refused. Said, because a client that does not answer a PING in time is rare
+                // enough to matter.
+                System.err.println("JettyServerStarter: " + waiting.size() + " of " + answered.size() + " HTTP/2 "
+                        + "connection(s) did not answer the drain's PING in time; they get Jetty's GOAWAY without the "
+                        + "round trip");
+                return;
+            }
+            try {
+                CompletableFuture.allOf(waiting.toArray(CompletableFuture[]::new))
+                        .get(Math.min(left, POLL), TimeUnit.NANOSECONDS);
+            } catch (TimeoutException | ExecutionException e) {
+                // looked at again above
+            }
         }
     }
 
     /** Sends the first GOAWAY and a PING; the future completes when the PING is answered or cannot be sent. */
-    private static CompletableFuture<Void> goAwayThenShutdownOnPong(HTTP2Session session, Executor executor) {
+    private static CompletableFuture<Void> goAwayThenShutdownOnPong(HTTP2Session session, Connector connector) {
         long payload = ThreadLocalRandom.current().nextLong();
         CompletableFuture<Void> answered = new CompletableFuture<>();
         HTTP2Session.FrameListener pong = new HTTP2Session.FrameListener() {
@@ -76,13 +104,18 @@ final class Http2FirstGoAway {
                     answered.complete(null);
                 }
             }
+
+            @Override
+            public void onOutgoingFrame(Session s, Frame frame) {
+                if (frame instanceof GoAwayFrame goAway && !goAway.isGraceful()) {
+                    connector.getScheduler().schedule(() -> session.getEndPoint().close(), CLOSE_AFTER_FINAL_GOAWAY,
+                            TimeUnit.MILLISECONDS);
+                }
+            }
         };
         session.addEventListener(pong);
         // Not on the thread that read the PING's answer: Jetty's frame listeners must not act on the session.
-        answered.thenRunAsync(() -> {
-            session.removeEventListener(pong);
-            session.shutdown();
-        }, executor);
+        answered.thenRunAsync(session::shutdown, connector.getExecutor());
         Callback broken = Callback.from(() -> { }, failure -> answered.complete(null));
         // Written as a plain frame, leaving the session's state alone: it keeps taking new streams until its shutdown.
         // The PING goes after it, as Jetty sends a PING ahead of the frames already queued.

@@ -419,6 +419,8 @@ public final class JettyServerStarter {
                     Class.forName("org.eclipse.jetty.http2.HTTP2Stream", false, loader), List.class,
                     Class.forName("org.eclipse.jetty.util.Callback", false, loader));
             Class.forName("org.eclipse.jetty.http2.frames.PingFrame", false, loader).getMethod("getPayloadAsLong");
+            Class.forName("org.eclipse.jetty.http2.frames.GoAwayFrame", false, loader).getMethod("isGraceful");
+            Class.forName("org.eclipse.jetty.http2.HTTP2Session", false, loader).getMethod("getEndPoint");
             return true;
         } catch (ReflectiveOperationException | LinkageError e) {
             return false;
