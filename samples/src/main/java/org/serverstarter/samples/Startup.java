@@ -22,9 +22,20 @@ public final class Startup {
             System.err.println(name + ": cannot start: " + e.getMessage());
             System.exit(1);
         } catch (Exception e) {
-            System.err.print(name + ": cannot start: ");
-            e.printStackTrace();
+            // One line, as for a bad variable: a stack trace per failed generation, which the superdaemon starts
+            // again every second, buries the line that says what is wrong.
+            System.err.println(name + ": cannot start: " + causes(e));
             System.exit(1);
         }
+    }
+
+    /** The exception and its causes, each as its class and message, on one line. */
+    static String causes(Throwable e) {
+        StringBuilder line = new StringBuilder(e.toString());
+        Throwable cause = e.getCause();
+        for (int depth = 0; cause != null && depth < 8; depth++, cause = cause.getCause()) {
+            line.append(" (caused by ").append(cause).append(')');
+        }
+        return line.toString();
     }
 }

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
+import java.util.Collections;
 import java.util.Map;
 import java.util.Optional;
 import javax.net.ssl.KeyManagerFactory;
@@ -37,7 +38,29 @@ public record Tls(Path keystore, String password) {
             throw new IllegalArgumentException("SAMPLE_TLS is set but the keystore " + path + " is not readable: build"
                     + " the samples (mvn package) or set SAMPLE_TLS_KEYSTORE");
         }
-        return Optional.of(new Tls(path, env.getOrDefault("SAMPLE_TLS_PASSWORD", DEFAULT_PASSWORD)));
+        Tls tls = new Tls(path, env.getOrDefault("SAMPLE_TLS_PASSWORD", DEFAULT_PASSWORD));
+        tls.check();
+        return Optional.of(tls);
+    }
+
+    /**
+     * Opens the keystore once before anything starts, so that a broken one (a bad rename, a wrong password) stops the
+     * generation with one line, as a missing one does, not with a framework's stack trace at its first handshake.
+     */
+    private void check() {
+        try {
+            KeyStore store = load();
+            for (String alias : Collections.list(store.aliases())) {
+                if (store.isKeyEntry(alias)) {
+                    return;
+                }
+            }
+            throw new IllegalArgumentException("the keystore " + keystore + " (SAMPLE_TLS_KEYSTORE) holds no private"
+                    + " key");
+        } catch (IOException | GeneralSecurityException e) {
+            throw new IllegalArgumentException("the keystore " + keystore + " (SAMPLE_TLS_KEYSTORE) cannot be read as"
+                    + " PKCS12 with SAMPLE_TLS_PASSWORD: " + e.getMessage());
+        }
     }
 
     private static Path defaultKeystore() {

@@ -51,9 +51,19 @@ public final class TomcatSampleApp {
     }
 
     private static void serve(Settings settings) throws Exception {
-        String generation = Long.toString(settings.generation());
-        // Tomcat needs a base directory for its work files; this one lives as long as the process.
+        // Tomcat needs a base directory for its work files; this one lives as long as the process. Once Tomcat has
+        // started, its stop deletes it; a start that fails exits before any stop, so the directory goes here.
         Path base = Files.createTempDirectory(NAME + "-");
+        try {
+            serve(settings, base);
+        } catch (Exception | Error e) {
+            deleteTree(base);
+            throw e;
+        }
+    }
+
+    private static void serve(Settings settings, Path base) throws Exception {
+        String generation = Long.toString(settings.generation());
         Tomcat tomcat = new Tomcat();
         tomcat.setBaseDir(base.toString());
         StandardContext context = (StandardContext) tomcat.addContext("", null);
