@@ -62,10 +62,14 @@ record Status(long pid, String version, long startedAtMillis, String javaVersion
      * @param outcome        {@code in_progress}, {@code done} (a new generation counted as started) or
      *                       {@code interrupted} (TERM or INT came first)
      * @param readyMillis    from the HUP to the new generation counting as started; -1 unless done
-     * @param failedAttempts new workers that failed (exited, timed out, could not be executed) before one started
+     * @param failedAttempts new workers that failed (exited, timed out, could not be executed) before one started,
+     *                       so far while in progress
      */
     record LastRestart(String trigger, String outcome, long askedAtMillis, long finishedAtMillis, long readyMillis,
                        long generation, long failedAttempts) {
+        LastRestart withFailedAttempts(long failed) {
+            return new LastRestart(trigger, outcome, askedAtMillis, finishedAtMillis, readyMillis, generation, failed);
+        }
     }
 
     /**

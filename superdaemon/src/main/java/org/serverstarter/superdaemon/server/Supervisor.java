@@ -463,7 +463,7 @@ final class Supervisor {
             } catch (ErrnoException e) {
                 log("failed to exec " + settings.argv().get(0) + ":" + e.getMessage());
                 counters = counters.plusExecFailed();
-                restartFailures++;
+                countFailedAttempt();
                 publish();
                 failures++;
                 if (sleepUnlessStopping(Seconds.toMillis(settings.interval()))) {
@@ -482,12 +482,20 @@ final class Supervisor {
             } finally {
                 starting = 0;
             }
-            restartFailures++;
+            countFailedAttempt();
             publish();
             failures++;
             if (stopRequested()) {
                 return;
             }
+        }
+    }
+
+    /** One more new worker failed; a restart under way shows it at once, when an operator looks at it. */
+    private void countFailedAttempt() {
+        restartFailures++;
+        if (restarting) {
+            lastRestart = lastRestart.withFailedAttempts(restartFailures);
         }
     }
 

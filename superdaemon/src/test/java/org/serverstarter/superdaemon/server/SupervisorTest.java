@@ -256,6 +256,8 @@ class SupervisorTest {
         assertEquals(Status.State.RESTARTING, during.state());
         assertEquals(List.of("100:1:current", "102:3:starting"), roles(during));
         assertEquals(1, during.counters().exitedEarly());
+        assertEquals("in_progress", during.lastRestart().outcome());
+        assertEquals(1, during.lastRestart().failedAttempts(), "counted as they fail, not once the restart is done");
 
         Status after = seen.get(15_000L);
         assertEquals(List.of("103:4:current"), roles(after));
