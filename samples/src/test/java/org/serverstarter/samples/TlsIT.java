@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -174,6 +175,8 @@ class TlsIT {
                 next.toString(), "rotated").redirectErrorStream(true).start();
         assertTrue(generate.waitFor(60, TimeUnit.SECONDS) && generate.exitValue() == 0,
                 new String(generate.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(
+                next.resolve("keystore.p12"))), "the private key is its owner's alone");
         SSLContext trustingBoth = trusting(KEYSTORE, next.resolve("keystore.p12"));
         int port = Ports.freeTcpPort();
         Path status = dir.resolve("status");
