@@ -77,7 +77,7 @@ public final class GrpcServerStarter {
     /**
      * Reads {@code SERVER_STARTER_PORT} from this process's environment.
      *
-     * @throws StarterException when the variable is set but malformed
+     * @throws StarterException when the variable is set but malformed or names no socket
      */
     public static GrpcServerStarter fromEnvironment() {
         return of(ServerStarter.fromEnvironment());
@@ -86,7 +86,7 @@ public final class GrpcServerStarter {
     /**
      * Reads {@code SERVER_STARTER_PORT} from {@code env}, for tests.
      *
-     * @throws StarterException when the variable is set but malformed
+     * @throws StarterException when the variable is set but malformed or names no socket
      */
     public static GrpcServerStarter fromEnvironment(Map<String, String> env) {
         return of(ServerStarter.fromEnvironment(env));
@@ -94,7 +94,7 @@ public final class GrpcServerStarter {
 
     private static GrpcServerStarter of(ServerStarter starter) {
         if (starter.isPresent()) {
-            starter.sockets();
+            Contract.socketsToServe(starter);
         }
         return new GrpcServerStarter(starter);
     }
@@ -138,11 +138,7 @@ public final class GrpcServerStarter {
             // A second channel on the same fd would close it under the first one.
             throw new IllegalStateException("GrpcServerStarter.serverBuilder was already called");
         }
-        List<InheritedSocket> sockets = starter.sockets();
-        if (sockets.isEmpty()) {
-            throw new StarterException(Contract.PORT_VARIABLE + " is empty: start_server was given no --port or "
-                    + "--path to serve");
-        }
+        List<InheritedSocket> sockets = Contract.socketsToServe(starter);
         List<ServerChannel> adopted = new ArrayList<>();
         List<SocketAddress> addresses = new ArrayList<>();
         try {

@@ -186,9 +186,9 @@ class GrpcServerStarterTest {
 
     @Test
     void anEmptyPortListIsRefusedInOneLine() {
-        GrpcServerStarter starter = GrpcServerStarter.fromEnvironment(Map.of("SERVER_STARTER_PORT", ""));
-        StarterException e = assertThrows(StarterException.class, starter::serverBuilder);
-        assertEquals("SERVER_STARTER_PORT is empty: start_server was given no --port or --path to serve",
+        StarterException e = assertThrows(StarterException.class,
+                () -> GrpcServerStarter.fromEnvironment(Map.of("SERVER_STARTER_PORT", "")));
+        assertEquals("SERVER_STARTER_PORT is set but names no socket: start_server was given no --port and no --path",
                 e.getMessage());
     }
 

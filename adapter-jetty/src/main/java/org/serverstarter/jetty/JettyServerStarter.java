@@ -87,7 +87,7 @@ public final class JettyServerStarter {
     /**
      * Reads {@code SERVER_STARTER_PORT} from this process's environment.
      *
-     * @throws StarterException when the variable is set but malformed
+     * @throws StarterException when the variable is set but malformed or names no socket
      */
     public static JettyServerStarter fromEnvironment() {
         return of(ServerStarter.fromEnvironment());
@@ -96,7 +96,7 @@ public final class JettyServerStarter {
     /**
      * Reads {@code SERVER_STARTER_PORT} from {@code env}, for tests.
      *
-     * @throws StarterException when the variable is set but malformed
+     * @throws StarterException when the variable is set but malformed or names no socket
      */
     public static JettyServerStarter fromEnvironment(Map<String, String> env) {
         return of(ServerStarter.fromEnvironment(env));
@@ -104,7 +104,7 @@ public final class JettyServerStarter {
 
     private static JettyServerStarter of(ServerStarter starter) {
         if (starter.isPresent()) {
-            starter.sockets();
+            Contract.socketsToServe(starter);
         }
         return new JettyServerStarter(starter);
     }

@@ -130,7 +130,7 @@ public final class NettyServerStarter {
     /**
      * Reads {@code SERVER_STARTER_PORT} from this process's environment.
      *
-     * @throws StarterException when the variable is set but malformed
+     * @throws StarterException when the variable is set but malformed or names no socket
      */
     public static NettyServerStarter fromEnvironment() {
         return of(ServerStarter.fromEnvironment());
@@ -139,7 +139,7 @@ public final class NettyServerStarter {
     /**
      * Reads {@code SERVER_STARTER_PORT} from {@code env}, for tests.
      *
-     * @throws StarterException when the variable is set but malformed
+     * @throws StarterException when the variable is set but malformed or names no socket
      */
     public static NettyServerStarter fromEnvironment(Map<String, String> env) {
         return of(ServerStarter.fromEnvironment(env));
@@ -147,7 +147,7 @@ public final class NettyServerStarter {
 
     private static NettyServerStarter of(ServerStarter starter) {
         if (starter.isPresent()) {
-            starter.sockets();
+            Contract.socketsToServe(starter);
         }
         return new NettyServerStarter(starter);
     }

@@ -68,7 +68,7 @@ public final class TomcatServerStarter {
     /**
      * Reads {@code SERVER_STARTER_PORT} from this process's environment.
      *
-     * @throws StarterException when the variable is set but malformed
+     * @throws StarterException when the variable is set but malformed or names no socket
      */
     public static TomcatServerStarter fromEnvironment() {
         return of(ServerStarter.fromEnvironment());
@@ -77,7 +77,7 @@ public final class TomcatServerStarter {
     /**
      * Reads {@code SERVER_STARTER_PORT} from {@code env}, for tests.
      *
-     * @throws StarterException when the variable is set but malformed
+     * @throws StarterException when the variable is set but malformed or names no socket
      */
     public static TomcatServerStarter fromEnvironment(Map<String, String> env) {
         return of(ServerStarter.fromEnvironment(env));
@@ -85,7 +85,7 @@ public final class TomcatServerStarter {
 
     private static TomcatServerStarter of(ServerStarter starter) {
         if (starter.isPresent()) {
-            starter.sockets();
+            Contract.socketsToServe(starter);
         }
         return new TomcatServerStarter(starter);
     }

@@ -89,7 +89,7 @@ public final class UndertowServerStarter {
     /**
      * Reads {@code SERVER_STARTER_PORT} from this process's environment.
      *
-     * @throws StarterException when the variable is set but malformed
+     * @throws StarterException when the variable is set but malformed or names no socket
      */
     public static UndertowServerStarter fromEnvironment() {
         return of(ServerStarter.fromEnvironment());
@@ -98,7 +98,7 @@ public final class UndertowServerStarter {
     /**
      * Reads {@code SERVER_STARTER_PORT} from {@code env}, for tests.
      *
-     * @throws StarterException when the variable is set but malformed
+     * @throws StarterException when the variable is set but malformed or names no socket
      */
     public static UndertowServerStarter fromEnvironment(Map<String, String> env) {
         return of(ServerStarter.fromEnvironment(env));
@@ -106,7 +106,7 @@ public final class UndertowServerStarter {
 
     private static UndertowServerStarter of(ServerStarter starter) {
         if (starter.isPresent()) {
-            starter.sockets();
+            Contract.socketsToServe(starter);
         }
         return new UndertowServerStarter(starter);
     }

@@ -33,9 +33,9 @@ import org.serverstarter.testkit.NotifyReceiver.Notification;
  * What every framework adapter must do, tested once for all of them on a real worker JVM, under our start_server and
  * Perl's: serve IPv4, IPv6 and unix sockets; lose no request across hot restarts under load; finish a request in
  * flight at TERM; keep an idle keep-alive connection open while draining, and end the drain as soon as the last
- * connection closes; leave the unix socket in place; fail in one line on an fd that is not a socket; bind a port of
- * its own without a superdaemon; send {@code READY=1} once, when serving, and {@code STOPPING=1} when retired; drain
- * and exit once the lifeline closes.
+ * connection closes; leave the unix socket in place; fail in one line on an fd that is not a socket, and on an empty
+ * {@code SERVER_STARTER_PORT}; bind a port of its own without a superdaemon; send {@code READY=1} once, when serving,
+ * and {@code STOPPING=1} when retired; drain and exit once the lifeline closes.
  *
  * <p>An adapter module's test subclasses this and implements {@link #worker}, an app that uses the adapter as its
  * README shows and speaks the protocol of {@link ContractApp}:
@@ -317,6 +317,25 @@ public abstract class AdapterContract {
             assertEquals(1, out.lines().filter(l -> l.contains("cannot serve the unix socket " + socket)).count(), out);
             assertFalse(out.contains("\tat "), out);
             assertTrue(Files.exists(socket), "the socket path stays in place");
+        }
+    }
+
+    /**
+     * start_server given no {@code --port} and no {@code --path} passes an empty {@code SERVER_STARTER_PORT}: the
+     * worker fails in one line, rather than serve nothing or bind a port of its own that no next generation shares.
+     */
+    @Test
+    @Timeout(60)
+    void noSocketAtAllIsRefusedInOneLine() {
+        List<String> args = new ArrayList<>(List.of("--"));
+        args.addAll(worker(ChildJava.jdks().get(0), 0));
+        try (StarterProcess starter = StarterProcess.start(Superdaemon.available().findFirst().orElseThrow(), args,
+                Map.of(), dir)) {
+            starter.awaitOutput("seems to have failed to start, exit status:[1-9]", WAIT);
+            String out = starter.output();
+            assertEquals(1, out.lines().filter(l -> l.contains("SERVER_STARTER_PORT is set but names no socket"))
+                    .count(), out);
+            assertFalse(out.contains("\tat "), out);
         }
     }
 

@@ -88,7 +88,7 @@ public final class ReactorNettyServerStarter {
     /**
      * Reads {@code SERVER_STARTER_PORT} from this process's environment.
      *
-     * @throws StarterException when the variable is set but malformed
+     * @throws StarterException when the variable is set but malformed or names no socket
      */
     public static ReactorNettyServerStarter fromEnvironment() {
         return of(ServerStarter.fromEnvironment());
@@ -97,7 +97,7 @@ public final class ReactorNettyServerStarter {
     /**
      * Reads {@code SERVER_STARTER_PORT} from {@code env}, for tests.
      *
-     * @throws StarterException when the variable is set but malformed
+     * @throws StarterException when the variable is set but malformed or names no socket
      */
     public static ReactorNettyServerStarter fromEnvironment(Map<String, String> env) {
         return of(ServerStarter.fromEnvironment(env));
@@ -105,7 +105,7 @@ public final class ReactorNettyServerStarter {
 
     private static ReactorNettyServerStarter of(ServerStarter starter) {
         if (starter.isPresent()) {
-            starter.sockets();
+            Contract.socketsToServe(starter);
         }
         return new ReactorNettyServerStarter(starter);
     }

@@ -1,5 +1,8 @@
 package org.serverstarter.adapters.internal;
 
+import java.util.List;
+import org.serverstarter.adapters.InheritedSocket;
+import org.serverstarter.adapters.ServerStarter;
 import org.serverstarter.adapters.StarterException;
 
 /** The environment variables of the Server::Starter contract, and the one shape of an error about one of its entries. */
@@ -9,6 +12,22 @@ public final class Contract {
     public static final String NOTIFY_SOCKET_VARIABLE = "NOTIFY_SOCKET";
 
     private Contract() {}
+
+    /**
+     * The sockets a server adapter serves: {@code starter}'s, checked. A superdaemon given no {@code --port} and no
+     * {@code --path} sets {@code SERVER_STARTER_PORT} to the empty string; a server then has nothing to serve, and
+     * binding a port of its own instead would not survive a restart, so that is refused in one line.
+     *
+     * @throws StarterException when the variable names no socket or an entry is malformed
+     */
+    public static List<InheritedSocket> socketsToServe(ServerStarter starter) {
+        List<InheritedSocket> sockets = starter.sockets();
+        if (sockets.isEmpty()) {
+            throw new StarterException(PORT_VARIABLE + " is set but names no socket: start_server was given no --port"
+                    + " and no --path");
+        }
+        return sockets;
+    }
 
     /** {@code SERVER_STARTER_PORT entry "ENTRY": PROBLEM}, the line every adapter prints for a broken entry. */
     public static StarterException entryError(Object entry, String problem) {

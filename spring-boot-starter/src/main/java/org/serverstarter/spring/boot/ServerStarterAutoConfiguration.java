@@ -70,7 +70,7 @@ public class ServerStarterAutoConfiguration {
             return factory -> factory.addServerCustomizers(new JettyOnInheritedSockets(starter));
         }
 
-        @Bean
+        @Bean(destroyMethod = "")
         JettyWarmUpPort serverStarterJettyWarmUpPort(ApplicationContext context) {
             return new JettyWarmUpPort(context);
         }
@@ -108,7 +108,7 @@ public class ServerStarterAutoConfiguration {
             });
         }
 
-        @Bean
+        @Bean(destroyMethod = "")
         TomcatWarmUpPort serverStarterTomcatWarmUpPort(ApplicationContext context, TomcatOnInheritedSockets sockets) {
             return new TomcatWarmUpPort(context, sockets);
         }
@@ -140,7 +140,7 @@ public class ServerStarterAutoConfiguration {
             return new ReactorNettyOnInheritedSockets(starter, resources, routes);
         }
 
-        @Bean
+        @Bean(destroyMethod = "")
         ReactorNettyWarmUpPort serverStarterReactorNettyWarmUpPort(ReactorNettyOnInheritedSockets sockets) {
             return new ReactorNettyWarmUpPort(sockets);
         }

@@ -23,14 +23,24 @@ final class TomcatBaseDirectory {
 
     /** A new private directory, deleted with everything in it when the JVM shuts down after the app closed. */
     static File create() {
+        return create(Path.of(System.getProperty("java.io.tmpdir")));
+    }
+
+    static File create(Path parent) {
         Path directory;
         try {
-            directory = Files.createTempDirectory("tomcat.server-starter.");
+            directory = Files.createTempDirectory(parent, "tomcat.server-starter.");
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot create Tomcat's base directory under " + System.getProperty(
-                    "java.io.tmpdir") + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot create Tomcat's base directory under " + parent + ": "
+                    + e.getMessage(), e);
         }
-        SpringApplication.getShutdownHandlers().add(() -> delete(directory));
+        try {
+            SpringApplication.getShutdownHandlers().add(() -> delete(directory));
+        } catch (IllegalStateException e) {
+            // Boot's shutdown has begun (a TERM while the app starts) and takes no more handlers: this start is over.
+            delete(directory);
+            throw e;
+        }
         return directory.toFile();
     }
 

@@ -263,6 +263,40 @@ class SpringSampleIT {
         assertFalse(output.lines().anyMatch(line -> line.startsWith("\tat ")), output);
     }
 
+    /**
+     * With the starter's warm-up off (its default), a generation stops without a warning: Spring called the warm-up
+     * listener's {@code close()} at shutdown, which threw a NullPointerException for a listener never opened.
+     */
+    @Test
+    @Timeout(value = 2, unit = TimeUnit.MINUTES)
+    void withTheWarmUpOffAGenerationStopsWithoutAWarning(@TempDir Path dir) throws Exception {
+        List<String> args = List.of("--port=127.0.0.1:" + Ports.freeTcpPort(), "--readiness=notify", "--",
+                RUN.toString(), "--server-starter.warm-up.requests=0");
+        try (StarterProcess starter = StarterProcess.start(Superdaemon.JAVA, args, Map.of(), dir)) {
+            starter.awaitOutput("new worker \\d+ is ready", WAIT);
+            starter.signal("TERM");
+            assertEquals(0, starter.awaitExit(WAIT), starter.output());
+            String output = starter.output();
+            assertFalse(output.contains("Exception") || output.contains(" WARN "), output);
+        }
+    }
+
+    /**
+     * start_server given no {@code --port} and no {@code --path} sets {@code SERVER_STARTER_PORT} empty: the app stops
+     * with Boot's failure report, rather than serve nothing (Jetty) or bind Tomcat's default port 8080 (Tomcat).
+     */
+    @Test
+    @Timeout(value = 2, unit = TimeUnit.MINUTES)
+    void anEmptyServerStarterPortIsReportedWithoutAStackTrace() throws Exception {
+        ProcessBuilder builder = new ProcessBuilder(RUN.toString());
+        builder.environment().put("SERVER_STARTER_PORT", "");
+        Exited app = Exited.run(builder, Duration.ofSeconds(60));
+        String output = app.output();
+        assertNotEquals(0, app.status(), output);
+        assertTrue(output.contains("SERVER_STARTER_PORT is set but names no socket"), output);
+        assertFalse(output.lines().anyMatch(line -> line.startsWith("\tat ")), output);
+    }
+
     /** The status of a GET with a 4 KB header, on a connection of its own; -1 when closed without an answer. */
     private static int statusWithA4kHeader(InetSocketAddress address) throws IOException {
         try (Socket socket = new Socket()) {
