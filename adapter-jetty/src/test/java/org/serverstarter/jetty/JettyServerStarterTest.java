@@ -165,9 +165,7 @@ class JettyServerStarterTest {
      */
     @Test
     void anHttp2StreamWrittenBeforeTheClientReadTheFirstGoAwayIsServed() throws Exception {
-        try (Http2Frames client = Http2Frames.connect(tcp, WAIT)) {
-            client.get(1, "/");
-            assertEquals(Http2Frames.HEADERS, client.next(Http2Frames.answerTo(1)).type(), "stream 1 answered");
+        try (Http2Frames client = http2ClientServedOnce()) {
             CompletableFuture<Boolean> drained = CompletableFuture.supplyAsync(() -> starter.drain(WAIT));
             Http2Frames.Frame first = client.next(Http2Frames::isGoAway);
             assertEquals(Integer.MAX_VALUE, first.lastStreamId(), "the first GOAWAY");
@@ -188,9 +186,7 @@ class JettyServerStarterTest {
      */
     @Test
     void anIdleHttp2ConnectionIsClosedAfterTheFinalGoAway() throws Exception {
-        try (Http2Frames client = Http2Frames.connect(tcp, WAIT)) {
-            client.get(1, "/");
-            assertEquals(Http2Frames.HEADERS, client.next(Http2Frames.answerTo(1)).type(), "stream 1 answered");
+        try (Http2Frames client = http2ClientServedOnce()) {
             CompletableFuture<Boolean> drained = CompletableFuture.supplyAsync(() -> starter.drain(WAIT));
             assertEquals(1, client.next(Http2Frames::isFinalGoAway).lastStreamId(), "the final GOAWAY");
             // Jetty's idle timeout (30 s) is the drain's own: before the adapter closed the connection, this waited.
@@ -202,9 +198,7 @@ class JettyServerStarterTest {
     /** A client that closes its connection on the first GOAWAY answers no PING, and is not waited for. */
     @Test
     void aClientThatClosesOnTheFirstGoAwayIsNotWaitedFor() throws Exception {
-        try (Http2Frames client = Http2Frames.connect(tcp, WAIT)) {
-            client.get(1, "/");
-            assertEquals(Http2Frames.HEADERS, client.next(Http2Frames.answerTo(1)).type(), "stream 1 answered");
+        try (Http2Frames client = http2ClientServedOnce()) {
             CompletableFuture<Void> closesOnGoAway = CompletableFuture.runAsync(() -> {
                 try {
                     client.next(Http2Frames::isGoAway);
@@ -242,7 +236,7 @@ class JettyServerStarterTest {
                 + "calling listen", without.getMessage());
         assertEquals("JettyServerStarter.listen was already called",
                 assertThrows(IllegalStateException.class, () -> starter.listen(new Server())).getMessage());
-        JettyServerStarter other = JettyServerStarter.fromEnvironment(Map.of("SERVER_STARTER_PORT", ""));
+        JettyServerStarter other = JettyServerStarter.fromEnvironment(Map.of("SERVER_STARTER_PORT", "127.0.0.1:1=99"));
         assertEquals("JettyServerStarter.listen must be called before server.start()",
                 assertThrows(IllegalStateException.class, () -> other.listen(server)).getMessage());
     }
@@ -258,6 +252,14 @@ class JettyServerStarterTest {
         int fd = Libc.get().fcntl((int) fdVal.invoke(channel), F_DUPFD_CLOEXEC, 3);
         assertTrue(fd >= 0, "fcntl(F_DUPFD_CLOEXEC): " + Libc.lastError());
         return fd;
+    }
+
+    /** An HTTP/2 connection on which stream 1 has been answered. */
+    private Http2Frames http2ClientServedOnce() throws IOException {
+        Http2Frames client = Http2Frames.connect(tcp, WAIT);
+        client.get(1, "/");
+        assertEquals(Http2Frames.HEADERS, client.next(Http2Frames.answerTo(1)).type(), "stream 1 answered");
+        return client;
     }
 
     private static void untilToldToClose(HttpConnection connection) {

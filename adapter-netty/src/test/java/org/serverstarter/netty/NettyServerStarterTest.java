@@ -230,7 +230,7 @@ class NettyServerStarterTest {
 
     @Test
     void rejectsAGroupItCannotMatchAChannelTo() {
-        NettyServerStarter listener = NettyServerStarter.fromEnvironment(Map.of("SERVER_STARTER_PORT", ""));
+        NettyServerStarter listener = NettyServerStarter.fromEnvironment(Map.of("SERVER_STARTER_PORT", "127.0.0.1:1=99"));
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, LocalIoHandler.newFactory());
         try {
             ServerBootstrap bootstrap = HelloServer.bootstrap(group, listener, "none");

@@ -469,7 +469,7 @@ class TomcatServerStarterTest {
     void listenAfterStartIsRefusedAndAdoptsNothing() throws Exception {
         tomcat = tomcat();
         tomcat.start();
-        TomcatServerStarter late = TomcatServerStarter.fromEnvironment(Map.of("SERVER_STARTER_PORT", ""));
+        TomcatServerStarter late = TomcatServerStarter.fromEnvironment(Map.of("SERVER_STARTER_PORT", "127.0.0.1:1=99"));
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> late.listen(tomcat));
         assertEquals("TomcatServerStarter.listen must be called before tomcat.start()", e.getMessage());
         assertThrows(IllegalStateException.class, () -> late.drain(Duration.ZERO));

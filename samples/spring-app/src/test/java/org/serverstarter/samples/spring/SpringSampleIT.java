@@ -256,11 +256,7 @@ class SpringSampleIT {
     void anFdThatIsNotASocketIsReportedWithoutAStackTrace() throws Exception {
         ProcessBuilder builder = new ProcessBuilder("sh", "-c", "exec 7</etc/hostname; exec \"$0\"", RUN.toString());
         builder.environment().put("SERVER_STARTER_PORT", "127.0.0.1:8080=7");
-        Exited app = Exited.run(builder, Duration.ofSeconds(60));
-        String output = app.output();
-        assertNotEquals(0, app.status(), output);
-        assertTrue(output.contains("fd 7 is not a socket"), output);
-        assertFalse(output.lines().anyMatch(line -> line.startsWith("\tat ")), output);
+        assertFailsWithoutAStackTrace(builder, "fd 7 is not a socket");
     }
 
     /**
@@ -290,10 +286,15 @@ class SpringSampleIT {
     void anEmptyServerStarterPortIsReportedWithoutAStackTrace() throws Exception {
         ProcessBuilder builder = new ProcessBuilder(RUN.toString());
         builder.environment().put("SERVER_STARTER_PORT", "");
+        assertFailsWithoutAStackTrace(builder, "SERVER_STARTER_PORT is set but names no socket");
+    }
+
+    /** Runs the app: it must exit non-zero, say {@code why}, and print no stack trace. */
+    private static void assertFailsWithoutAStackTrace(ProcessBuilder builder, String why) throws Exception {
         Exited app = Exited.run(builder, Duration.ofSeconds(60));
         String output = app.output();
         assertNotEquals(0, app.status(), output);
-        assertTrue(output.contains("SERVER_STARTER_PORT is set but names no socket"), output);
+        assertTrue(output.contains(why), output);
         assertFalse(output.lines().anyMatch(line -> line.startsWith("\tat ")), output);
     }
 
