@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.stream.Stream;
@@ -43,7 +44,9 @@ class LifelineIT {
     @MethodSource("org.serverstarter.testkit.ChildJava#jdks")
     @Timeout(90)
     void closedLifelineDrainsTheRequestInFlightAndExitsAsOnTerm(Path jdk) throws Exception {
-        try (LifelineLauncher launcher = LifelineLauncher.start(Variable.PIPE, worker(jdk, true), dir)) {
+        // The superdaemon's NOTIFY_SOCKET goes with it: the drain's STOPPING=1 is not sent, nor its failure printed.
+        Map<String, String> env = Map.of("NOTIFY_SOCKET", dir.resolve("gone-with-start_server").toString());
+        try (LifelineLauncher launcher = LifelineLauncher.start(Variable.PIPE, worker(jdk, true), env, dir)) {
             launcher.awaitOutput("^worker serving watching=true watchers=1$", WAIT);
             try (HttpConnection slow = HttpConnection.open(launcher.address())) {
                 slow.send("/sleep?ms=1500");

@@ -27,6 +27,8 @@ public final class LifelineWorker {
         Drain drain = new Drain();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             drain.begin();
+            // As the framework adapters do when their drain begins.
+            Readiness.notifyStopping();
             try {
                 channel.close();
                 boolean idle = drain.awaitIdle(Duration.ofSeconds(20));

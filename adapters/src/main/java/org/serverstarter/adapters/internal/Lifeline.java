@@ -38,6 +38,8 @@ public final class Lifeline {
 
     // Decided by the first call, so that several adapters in one JVM start one watcher and report a bad value once.
     private static Boolean watching;
+    /** Set once the superdaemon is gone: nothing listens on its {@code NOTIFY_SOCKET} any more. */
+    private static volatile boolean superdaemonGone;
 
     private Lifeline() {}
 
@@ -104,10 +106,16 @@ public final class Lifeline {
             report(fd, e.toString());
             return;
         }
+        superdaemonGone = true;
         System.err.println("start_server is gone (lifeline fd " + fd + " closed): draining and exiting");
         // What the JVM itself does on TERM: run the shutdown hooks, where the adapters drain, and exit 143. Exiting
         // rather than raising TERM also stops an app that handles or ignores TERM, which would otherwise serve on.
         System.exit(EXIT_STATUS);
+    }
+
+    /** Whether the watcher saw the superdaemon go: the drain's {@code STOPPING=1} then has no one to tell. */
+    public static boolean superdaemonGone() {
+        return superdaemonGone;
     }
 
     /** Returns once no process holds the pipe's write end any more. */

@@ -71,12 +71,13 @@ public final class Notify {
     }
 
     /**
-     * Sends {@code message} to {@code address}, the value of {@code NOTIFY_SOCKET}; false when it is unset. A failure
+     * Sends {@code message} to {@code address}, the value of {@code NOTIFY_SOCKET}; false when it is unset, or when the
+     * superdaemon that listened there is gone ({@link Lifeline}), which a line would only repeat. A failure
      * is one line on standard error, never an exception: readiness is advice to the superdaemon, not a reason for the
      * app to fail.
      */
     public static boolean send(String address, String message) {
-        if (address == null || address.isEmpty()) {
+        if (address == null || address.isEmpty() || Lifeline.superdaemonGone()) {
             return false;
         }
         try {

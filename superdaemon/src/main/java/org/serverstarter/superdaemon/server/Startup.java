@@ -66,6 +66,11 @@ public final class Startup {
         if (noAutogroup != null) {
             System.err.println("--new-worker-nice has no effect: " + noAutogroup);
         }
+        if (options.readyTimeout() != null && config.readyTimeout() == 0) {
+            // Accepted, as Perl's start_server accepts what it ignores; said, because it looks like it is in force.
+            System.err.println("--ready-timeout has no effect without --readiness=notify: a new worker counts as"
+                    + " started after --interval");
+        }
         Throwable nativeProblem = Posix.unavailabilityCause();
         if (nativeProblem != null) {
             throw Fatal.of("cannot load the native C library through jnr-ffi: " + nativeProblem);

@@ -134,6 +134,13 @@ class BadInputIT {
         expect(255, "invalid --new-worker-nice value:-1 (0 to 19)", withWorker("--new-worker-nice=-1"));
     }
 
+    /** Accepted but said to have no effect; a start that then fails (a missing --dir) ends the run. */
+    @Test
+    void readyTimeoutWithoutNotifyIsSaidToHaveNoEffect() throws Exception {
+        expect(2, "--ready-timeout has no effect without --readiness=notify: a new worker counts as started after"
+                + " --interval", withWorker("--ready-timeout=5", "--dir=" + dir.resolve("nowhere")));
+    }
+
     @Test
     void missingDir() throws Exception {
         expect(2, "failed to chdir:" + dir.resolve("nowhere") + ":No such file or directory",
