@@ -134,11 +134,12 @@ class BadInputIT {
         expect(255, "invalid --new-worker-nice value:-1 (0 to 19)", withWorker("--new-worker-nice=-1"));
     }
 
-    /** Accepted but said to have no effect; a start that then fails (a missing --dir) ends the run. */
+    /** Accepted but said to have no effect; a start that then fails (a pid file it cannot open) ends the run. */
     @Test
     void readyTimeoutWithoutNotifyIsSaidToHaveNoEffect() throws Exception {
         expect(2, "--ready-timeout has no effect without --readiness=notify: a new worker counts as started after"
-                + " --interval", withWorker("--ready-timeout=5", "--dir=" + dir.resolve("nowhere")));
+                + " --interval", withWorker("--ready-timeout=5", "--port=127.0.0.1:" + Ports.freeTcpPort(),
+                "--pid-file=" + dir.resolve("no/pid")));
     }
 
     @Test
