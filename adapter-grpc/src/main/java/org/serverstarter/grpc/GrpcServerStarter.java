@@ -138,7 +138,7 @@ public final class GrpcServerStarter {
             // A second channel on the same fd would close it under the first one.
             throw new IllegalStateException("GrpcServerStarter.serverBuilder was already called");
         }
-        List<InheritedSocket> sockets = Contract.socketsToServe(starter);
+        List<InheritedSocket> sockets = starter.sockets(); // not empty: fromEnvironment checked
         List<ServerChannel> adopted = new ArrayList<>();
         List<SocketAddress> addresses = new ArrayList<>();
         try {

@@ -1,8 +1,7 @@
 package org.serverstarter.jetty;
 
-import java.util.HashMap;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
@@ -39,81 +38,47 @@ final class Http2FirstGoAway {
     private static final long MAX_ROUND_TRIP = TimeUnit.SECONDS.toNanos(5);
     /** Time for the final GOAWAY to reach the client before the connection closes under it. */
     private static final long CLOSE_AFTER_FINAL_GOAWAY = TimeUnit.SECONDS.toMillis(1);
-    /** How often the wait for the PINGs' answers looks for connections their clients have closed. */
-    private static final long POLL = TimeUnit.MILLISECONDS.toNanos(50);
 
     private Http2FirstGoAway() {
     }
 
     /**
      * Sends every HTTP/2 session of {@code connectors} the first GOAWAY and a PING, and shuts each session down when
-     * its PING is answered. Returns once all are answered or closed by their clients, or at {@code deadline} ({@link System#nanoTime()}) or after
-     * {@link #MAX_ROUND_TRIP}, whichever comes first: a session whose client has not answered by then is left to
-     * Jetty's own shutdown.
+     * its PING is answered. Returns once all are answered or closed by their clients, or at {@code deadline}
+     * ({@link System#nanoTime()}) or after {@link #MAX_ROUND_TRIP}, whichever comes first: a session whose client has
+     * not answered by then is left to Jetty's own shutdown.
      */
     static void send(List<Connector> connectors, long deadline) throws InterruptedException {
-        Map<HTTP2Session, CompletableFuture<Void>> answered = new HashMap<>();
+        List<CompletableFuture<Void>> answered = new ArrayList<>();
         for (Connector connector : connectors) {
             for (SessionContainer container : connector.getContainedBeans(SessionContainer.class)) {
                 for (Session session : container.getSessions()) {
                     if (session instanceof HTTP2Session http2) {
-                        answered.put(http2, goAwayThenShutdownOnPong(http2, connector));
+                        answered.add(goAwayThenShutdownOnPong(http2, connector));
                     }
                 }
             }
         }
-        long end = System.nanoTime() + Math.max(0, Math.min(MAX_ROUND_TRIP, deadline - System.nanoTime()));
-        while (true) {
-            // A client that closed its connection on the GOAWAY answers no PING and leaves nothing to wait for.
-            answered.forEach((session, pong) -> {
-                if (!session.getEndPoint().isOpen()) {
-                    pong.complete(null);
-                }
-            });
-            List<CompletableFuture<Void>> waiting = answered.values().stream().filter(f -> !f.isDone()).toList();
-            long left = end - System.nanoTime();
-            if (waiting.isEmpty()) {
-                return;
-            }
-            if (left <= 0) {
-                // Jetty's shutdown, which follows, takes the sessions left, at once: streams their clients are
-                // writing now may be refused. Said, because a client that does not answer a PING in time is rare
-                // enough to matter.
-                System.err.println("JettyServerStarter: " + waiting.size() + " of " + answered.size() + " HTTP/2 "
-                        + "connection(s) did not answer the drain's PING in time; they get Jetty's GOAWAY without the "
-                        + "round trip");
-                return;
-            }
-            try {
-                CompletableFuture.allOf(waiting.toArray(CompletableFuture[]::new))
-                        .get(Math.min(left, POLL), TimeUnit.NANOSECONDS);
-            } catch (TimeoutException | ExecutionException e) {
-                // looked at again above
-            }
+        try {
+            CompletableFuture.allOf(answered.toArray(CompletableFuture[]::new))
+                    .get(Math.max(0, Math.min(MAX_ROUND_TRIP, deadline - System.nanoTime())), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+            // Jetty's shutdown, which follows, takes the sessions left, at once: streams their clients are writing
+            // now may be refused. Said, because a client that does not answer a PING in time is rare enough to matter.
+            long late = answered.stream().filter(f -> !f.isDone()).count();
+            System.err.println("JettyServerStarter: " + late + " of " + answered.size() + " HTTP/2 connection(s) did "
+                    + "not answer the drain's PING in time; they get Jetty's GOAWAY without the round trip");
         }
     }
 
-    /** Sends the first GOAWAY and a PING; the future completes when the PING is answered or cannot be sent. */
+    /**
+     * Sends the first GOAWAY and a PING; the future completes when the PING is answered, cannot be sent, or the
+     * client closes the connection (it answers no PING then, and leaves nothing to wait for).
+     */
     private static CompletableFuture<Void> goAwayThenShutdownOnPong(HTTP2Session session, Connector connector) {
         long payload = ThreadLocalRandom.current().nextLong();
         CompletableFuture<Void> answered = new CompletableFuture<>();
-        HTTP2Session.FrameListener pong = new HTTP2Session.FrameListener() {
-            @Override
-            public void onIncomingFrame(Session s, Frame frame) {
-                if (frame instanceof PingFrame ping && ping.isReply() && ping.getPayloadAsLong() == payload) {
-                    answered.complete(null);
-                }
-            }
-
-            @Override
-            public void onOutgoingFrame(Session s, Frame frame) {
-                if (frame instanceof GoAwayFrame goAway && !goAway.isGraceful()) {
-                    connector.getScheduler().schedule(() -> session.getEndPoint().close(), CLOSE_AFTER_FINAL_GOAWAY,
-                            TimeUnit.MILLISECONDS);
-                }
-            }
-        };
-        session.addEventListener(pong);
+        session.addEventListener(new SessionWatch(session, connector, payload, answered));
         // Not on the thread that read the PING's answer: Jetty's frame listeners must not act on the session.
         answered.thenRunAsync(session::shutdown, connector.getExecutor());
         Callback broken = Callback.from(() -> { }, failure -> answered.complete(null));
@@ -122,5 +87,40 @@ final class Http2FirstGoAway {
         session.frames(null, List.of(GoAwayFrame.GRACEFUL), Callback.from(
                 () -> session.ping(new PingFrame(payload, false), broken), failure -> answered.complete(null)));
         return answered;
+    }
+
+    /** Jetty's events for one session in the drain: the PING's answer, the final GOAWAY, the close. */
+    private static final class SessionWatch implements HTTP2Session.FrameListener, HTTP2Session.LifeCycleListener {
+        private final HTTP2Session session;
+        private final Connector connector;
+        private final long payload;
+        private final CompletableFuture<Void> answered;
+
+        SessionWatch(HTTP2Session session, Connector connector, long payload, CompletableFuture<Void> answered) {
+            this.session = session;
+            this.connector = connector;
+            this.payload = payload;
+            this.answered = answered;
+        }
+
+        @Override
+        public void onIncomingFrame(Session s, Frame frame) {
+            if (frame instanceof PingFrame ping && ping.isReply() && ping.getPayloadAsLong() == payload) {
+                answered.complete(null);
+            }
+        }
+
+        @Override
+        public void onOutgoingFrame(Session s, Frame frame) {
+            if (frame instanceof GoAwayFrame goAway && !goAway.isGraceful()) {
+                connector.getScheduler().schedule(() -> session.getEndPoint().close(), CLOSE_AFTER_FINAL_GOAWAY,
+                        TimeUnit.MILLISECONDS);
+            }
+        }
+
+        @Override
+        public void onClose(Session s) {
+            answered.complete(null);
+        }
     }
 }

@@ -414,6 +414,7 @@ public final class JettyServerStarter {
         ClassLoader loader = Server.class.getClassLoader();
         try {
             Class.forName("org.eclipse.jetty.http2.HTTP2Session$FrameListener", false, loader);
+            Class.forName("org.eclipse.jetty.http2.HTTP2Session$LifeCycleListener", false, loader);
             Class.forName("org.eclipse.jetty.http2.SessionContainer", false, loader).getMethod("getSessions");
             Class.forName("org.eclipse.jetty.http2.HTTP2Session", false, loader).getMethod("frames",
                     Class.forName("org.eclipse.jetty.http2.HTTP2Stream", false, loader), List.class,

@@ -96,7 +96,6 @@ final class Supervisor {
     private long replacing;
     private boolean restarting;
     private boolean everStarted;
-    private long restartFailures;
     /** When the HUP waiting in {@link #signals} arrived, for the HUP-to-ready time. */
     private long hupNanos;
     private long hupMillis;
@@ -392,7 +391,6 @@ final class Supervisor {
         }
         lastRestart = new Status.LastRestart(trigger, "in_progress", askedMillis, 0, -1, 0, 0);
         restarting = true;
-        restartFailures = 0;
         if (current != null) {
             oldWorkers.put(current.pid(), current.generation());
             replacing = current.pid();
@@ -405,14 +403,14 @@ final class Supervisor {
         if (current == null) {
             // TERM or INT arrived while starting; the loop shuts down next.
             lastRestart = new Status.LastRestart(trigger, "interrupted", askedMillis, os.currentMillis(), -1, 0,
-                    restartFailures);
+                    lastRestart.failedAttempts());
             publish();
             return;
         }
         long readyMillis = TimeUnit.NANOSECONDS.toMillis(os.nanoTime() - askedNanos);
         counters = counters.plusRestartDone(readyMillis);
         lastRestart = new Status.LastRestart(trigger, "done", askedMillis, os.currentMillis(), readyMillis,
-                current.generation(), restartFailures);
+                current.generation(), lastRestart.failedAttempts());
         publish();
         log("new worker is now running, sending " + settings.signalOnHup() + " to old workers:"
                 + (oldWorkers.isEmpty() ? "none" : joinSortedAsText(oldWorkers.keySet())));
@@ -493,9 +491,8 @@ final class Supervisor {
 
     /** One more new worker failed; a restart under way shows it at once, when an operator looks at it. */
     private void countFailedAttempt() {
-        restartFailures++;
         if (restarting) {
-            lastRestart = lastRestart.withFailedAttempts(restartFailures);
+            lastRestart = lastRestart.withFailedAttempts(lastRestart.failedAttempts() + 1);
         }
     }
 
